@@ -1,0 +1,174 @@
+"""`kiln.Model`: a Layer that can be trained, saved and exported.
+
+`Model(inputs, outputs)` builds a functional model; subclassing `Model` and defining
+`call()` builds a subclassed one. Training lives in `kiln.trainers`, saving in
+`kiln.saving` and export in `kiln.export`: the methods here are thin entry points.
+"""
+
+from kiln.layers.layer import Layer
+
+
+def _functional_args(args, kwargs):
+    return (len(args) >= 2) or ("outputs" in kwargs) or (len(args) == 1 and "outputs" in kwargs)
+
+
+class Model(Layer):
+    """A trainable, saveable group of layers.
+
+    Example:
+        >>> inputs = kiln.Input(shape=(3,))
+        >>> outputs = kiln.layers.Dense(2)(inputs)
+        >>> model = kiln.Model(inputs, outputs)
+    """
+
+    def __new__(cls, *args, **kwargs):
+        if cls is Model and _functional_args(args, kwargs):
+            from kiln.models.functional import Functional
+
+            return Functional.__new__(Functional, *args, **kwargs)
+        return super().__new__(cls, *args, **kwargs)
+
+    def __init__(self, *args, **kwargs):
+        from kiln.models.functional import Functional
+
+        if _functional_args(args, kwargs) and not isinstance(self, Functional):
+            _inject_functional(type(self))
+            Functional.__init__(self, *args, **kwargs)
+            return
+        Layer.__init__(self, *args, **kwargs)
+
+    @property
+    def layers(self):
+        return list(self._tracked_layers)
+
+    def get_layer(self, name=None, index=None):
+        """Returns a layer by `name` or by `index` in `model.layers`."""
+        if index is not None and name is not None:
+            raise ValueError("Provide only a layer name or a layer index, not both.")
+        if index is not None:
+            layers = self.layers
+            if not -len(layers) <= index < len(layers):
+                raise ValueError(
+                    f"Was asked to retrieve layer at index {index} but model '{self.name}' "
+                    f"only has {len(layers)} layers."
+                )
+            return layers[index]
+        if name is not None:
+            for layer in self.layers:
+                if layer.name == name:
+                    return layer
+            raise ValueError(
+                f"No such layer: {name}. Existing layers are: {[l.name for l in self.layers]}."
+            )
+        raise ValueError("Provide either a layer name or a layer index.")
+
+    def build(self, input_shape=None):
+        """Builds a subclassed model by calling it once on symbolic inputs."""
+        if self.built:
+            return
+        if input_shape is None:
+            raise ValueError(
+                f"Model '{self.name}' cannot be built without an input shape. Call it on "
+                "data or pass `input_shape` to `build()`."
+            )
+        from kiln.models import model_build
+
+        model_build.build_subclassed(self, input_shape)
+
+    def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
+                show_trainable=False, layer_range=None):
+        from kiln.utils import summary_utils
+
+        summary_utils.print_summary(self, line_length=line_length, print_fn=print_fn,
+                                    expand_nested=expand_nested, show_trainable=show_trainable)
+
+    # -- training (kiln.trainers) -------------------------------------------------
+    def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None,
+                weighted_metrics=None, run_eagerly=False, steps_per_execution=1,
+                jit_compile="auto", auto_scale_loss=True):
+        from kiln.trainers import trainer
+
+        trainer.compile(self, optimizer=optimizer, loss=loss, loss_weights=loss_weights,
+                        metrics=metrics, weighted_metrics=weighted_metrics,
+                        run_eagerly=run_eagerly, steps_per_execution=steps_per_execution,
+                        jit_compile=jit_compile, auto_scale_loss=auto_scale_loss)
+
+    def fit(self, x=None, y=None, **kwargs):
+        from kiln.trainers import trainer
+
+        return trainer.fit(self, x, y, **kwargs)
+
+    def evaluate(self, x=None, y=None, **kwargs):
+        from kiln.trainers import trainer
+
+        return trainer.evaluate(self, x, y, **kwargs)
+
+    def predict(self, x, **kwargs):
+        from kiln.trainers import trainer
+
+        return trainer.predict(self, x, **kwargs)
+
+    def train_on_batch(self, x, y=None, **kwargs):
+        from kiln.trainers import trainer
+
+        return trainer.train_on_batch(self, x, y, **kwargs)
+
+    def test_on_batch(self, x, y=None, **kwargs):
+        from kiln.trainers import trainer
+
+        return trainer.test_on_batch(self, x, y, **kwargs)
+
+    def predict_on_batch(self, x):
+        from kiln.trainers import trainer
+
+        return trainer.predict_on_batch(self, x)
+
+    def get_compile_config(self):
+        from kiln.trainers import trainer
+
+        return trainer.get_compile_config(self)
+
+    def compile_from_config(self, config):
+        from kiln.trainers import trainer
+
+        trainer.compile_from_config(self, config)
+
+    # -- saving and export (kiln.saving, kiln.export) -------------------------------
+    def save(self, filepath, overwrite=True, zipped=None, **kwargs):
+        from kiln import saving
+
+        return saving.save_model(self, filepath, overwrite=overwrite, zipped=zipped, **kwargs)
+
+    def save_weights(self, filepath, overwrite=True, max_shard_size=None, **kwargs):
+        from kiln import saving
+
+        return saving.save_weights(self, filepath, overwrite=overwrite,
+                                   max_shard_size=max_shard_size, **kwargs)
+
+    def load_weights(self, filepath, skip_mismatch=False, **kwargs):
+        from kiln import saving
+
+        return saving.load_weights(self, filepath, skip_mismatch=skip_mismatch, **kwargs)
+
+    def to_json(self, **kwargs):
+        from kiln.saving import serialization
+
+        return serialization.model_to_json(self, **kwargs)
+
+    def export(self, filepath, format="torch", verbose=True, input_signature=None, **kwargs):
+        from kiln import export
+
+        return export.export_model(self, filepath, format=format, verbose=verbose,
+                                   input_signature=input_signature, **kwargs)
+
+
+def _inject_functional(cls):
+    """Lets `class MyModel(kiln.Model)` call `super().__init__(inputs, outputs)`."""
+    from kiln.models.functional import Functional
+
+    if issubclass(cls, Functional):
+        return
+    for klass in cls.__mro__:
+        if Model in klass.__bases__:
+            klass.__bases__ = tuple(Functional if b is Model else b for b in klass.__bases__)
+            return

@@ -212,10 +212,10 @@ class Variable:
         return self.value[idx]
 
     def __float__(self):
-        return float(self._value)
+        return float(self._value.detach())
 
     def __int__(self):
-        return int(self._value)
+        return int(self._value.detach())
 
     def __bool__(self):
         return bool(self._value)

@@ -4,15 +4,14 @@ Tensor conversion, the global float type and epsilon, Keras-style masks carried 
 tensors, and object naming. Private: the public API is in the package `__init__`.
 """
 
-import collections
 import importlib
-import re
-import threading
 
 import numpy as np
 import torch
 
+from kiln import dtype_policies
 from kiln.core import dtypes
+from kiln.utils import naming
 
 # -- global settings -------------------------------------------------------------
 
@@ -50,13 +49,13 @@ def epsilon() -> float:
 
 
 def compute_dtype(dtype) -> str:
-    """Resolves a dtype name, a dtype policy (its `compute_dtype`) or None (floatx)."""
+    """Resolves a dtype name, a policy or policy name (its compute dtype), or None (floatx)."""
     if dtype is None:
         return floatx()
     policy_dtype = getattr(dtype, "compute_dtype", None)
     if isinstance(policy_dtype, str):
         return dtypes.standardize(policy_dtype)
-    return dtypes.standardize(dtype)
+    return dtype_policies.get(dtype).compute_dtype
 
 
 # -- tensors ---------------------------------------------------------------------
@@ -69,6 +68,10 @@ def to_tensor(x, dtype=None, device=None) -> torch.Tensor:
     Python floats and lists of floats become `floatx()`. `dtype` and `device`, when
     given, are applied without copying a tensor that already matches.
     """
+    if type(x) is torch.Tensor or type(x) is torch.nn.Parameter:
+        if dtype is None or x.dtype is dtype or x.dtype is _TORCH_DTYPES.get(dtype):
+            if device is None or x.device == device:
+                return x
     if not isinstance(x, torch.Tensor):
         value = getattr(x, "value", None)  # kiln.Variable
         if isinstance(value, torch.Tensor):
@@ -87,6 +90,10 @@ def to_tensor(x, dtype=None, device=None) -> torch.Tensor:
     elif device is not None and x.device != device:
         x = x.to(device)
     return x
+
+
+_TORCH_DTYPES = {name: dtypes.to_torch(name) for name in
+                 ("float16", "bfloat16", "float32", "float64", "int32", "int64", "bool")}
 
 
 def divide_no_nan(a, b):
@@ -120,21 +127,10 @@ def set_keras_mask(x, mask):
 
 # -- naming ----------------------------------------------------------------------
 
-_name_uids = collections.defaultdict(int)
-_name_lock = threading.Lock()
 
-
-def to_snake_case(name: str) -> str:
-    """`"CategoricalCrossentropy"` -> `"categorical_crossentropy"` (Keras's rule)."""
-    name = re.sub(r"\W+", "", name)
-    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+to_snake_case = naming.to_snake_case
 
 
 def auto_name(class_name: str) -> str:
-    """A unique snake_case name: `mean`, then `mean_1`, `mean_2`, ..."""
-    base = to_snake_case(class_name)
-    with _name_lock:
-        n = _name_uids[base]
-        _name_uids[base] = n + 1
-    return base if n == 0 else f"{base}_{n}"
+    """A unique snake_case name from the shared counter: `mean`, then `mean_1`, ..."""
+    return naming.auto_name(naming.to_snake_case(class_name))

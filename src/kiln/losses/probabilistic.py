@@ -78,7 +78,7 @@ def binary_focal_crossentropy(y_true, y_pred, apply_class_balancing=False, alpha
 
     Example:
         >>> kiln.losses.binary_focal_crossentropy([[1.0, 0.0]], [[0.9, 0.2]], gamma=2.0)
-        tensor([0.0099])
+        tensor([0.0050])
     """
     y_true, y_pred = _float_pair(y_true, y_pred)
     if label_smoothing:

@@ -41,6 +41,21 @@ class Model(Layer):
     def layers(self):
         return list(self._tracked_layers)
 
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        """Rebuilds a model from `get_config()` output (functional configs included)."""
+        if isinstance(config, dict) and all(
+            k in config for k in ("layers", "input_layers", "output_layers")
+        ):
+            from kiln.models import functional_config
+            from kiln.models.functional import Functional
+
+            target = cls
+            if cls.__init__ not in (Model.__init__, Functional.__init__):
+                target = Functional
+            return functional_config.from_config(target, config, custom_objects)
+        return super().from_config(config)
+
     def get_layer(self, name=None, index=None):
         """Returns a layer by `name` or by `index` in `model.layers`."""
         if index is not None and name is not None:

@@ -286,7 +286,18 @@ def _pair(x1, x2):
     if t1.dtype != t2.dtype:
         dt = torch.promote_types(t1.dtype, t2.dtype)
         t1, t2 = t1.to(dt), t2.to(dt)
+    if t1.device != t2.device:
+        t1, t2 = _same_device([t1, t2])
     return t1, t2
+
+
+def _same_device(tensors):
+    """Moves CPU operands (e.g. converted NumPy constants) to the other operands' device,
+    so NumPy constants mix with meta tensors during symbolic tracing and with GPU tensors."""
+    target = next((t.device for t in tensors if t.device.type != "cpu"), None)
+    if target is None:
+        return tensors
+    return [t if t.device == target else t.to(target) for t in tensors]
 
 
 def _axes(axis, ndim):

@@ -182,11 +182,6 @@ def round(x, decimals=0):  # noqa: A001 - NumPy's name
     return torch.round(x, decimals=decimals)
 
 
-def sigmoid(x):
-    """Elementwise logistic function `1 / (1 + exp(-x))`."""
-    return torch.sigmoid(_float(x))
-
-
 def isnan(x):
     """Elementwise test for NaN."""
     return torch.isnan(convert_to_tensor(x))

@@ -87,3 +87,28 @@ def drop_missing(optimizer_name, grads, variables):
         )
     return [g for g, _ in kept], [v for _, v in kept]
 
+
+
+def overwrite_directly(grads, variables, accumulator_of, update_now):
+    """Writes gradients into variables flagged `overwrite_with_gradient`; returns the rest.
+
+    Such variables (float8 scales, for example) receive their new value as a "gradient".
+    With gradient accumulation the element-wise maximum over the accumulated steps is
+    kept and written at the step that completes the group; `accumulator_of(variable)`
+    returns the accumulator slot, and is None without accumulation.
+    """
+    kept_grads, kept_vars = [], []
+    for g, v in zip(grads, variables):
+        if not getattr(v, "overwrite_with_gradient", False):
+            kept_grads.append(g)
+            kept_vars.append(v)
+        elif accumulator_of is not None:
+            acc = accumulator_of(v).value
+            if update_now:
+                v.value.copy_(torch.maximum(g, acc))
+                acc.zero_()
+            else:
+                acc.copy_(torch.maximum(g, acc))
+        else:
+            v.value.copy_(g)
+    return kept_grads, kept_vars

@@ -1,12 +1,10 @@
 """`kiln.optimizers.Optimizer`: the base class every kiln optimizer derives from.
 
-An optimizer owns a flat, ordered list of `kiln.Variable`s (`optimizer.variables`).
-That order is part of the saved file format, since weight files store optimizer state
-by index, so it follows Keras 3 exactly:
+An optimizer owns an ordered list of `kiln.Variable`s (`optimizer.variables`). Weight
+files store that state by index, so the order follows Keras 3 exactly:
 
 1. `iteration` (int32 scalar, as Keras keeps it in memory on the torch backend),
-2. `learning_rate` (float32 scalar), absent when the learning rate is a schedule or a
-   callable,
+2. `learning_rate` (float32 scalar), absent when the learning rate is a schedule/callable,
 3. one `average` per trainable variable if `use_ema`, then one `gradient_accumulator`
    per variable if `gradient_accumulation_steps`,
 4. the algorithm's own slots, created by the subclass's `build()`.
@@ -17,16 +15,12 @@ Built-in optimizers override `_parallel_update_step()` with multi-tensor
 per-variable `update_step(gradient, variable, learning_rate)`.
 """
 
-import numbers
-import re
 import warnings
 
-import numpy as np
 import torch
 
-from kiln.core import dtypes
 from kiln.core.variable import Variable
-from kiln.optimizers import _gradients, _naming
+from kiln.optimizers import _averaging, _gradients, _state, _validation, _weight_decay
 from kiln.optimizers.schedules.learning_rate_schedule import LearningRateSchedule
 
 
@@ -74,11 +68,11 @@ class Optimizer:
                 f"{type(self).__name__} received unknown argument(s): {sorted(kwargs)}. "
                 "Check the spelling against the optimizer's documented arguments."
             )
-        _validate(clipnorm, clipvalue, global_clipnorm, use_ema, ema_momentum,
-                  ema_overwrite_frequency, gradient_accumulation_steps)
+        _validation.check_arguments(clipnorm, clipvalue, global_clipnorm, use_ema, ema_momentum,
+                                    ema_overwrite_frequency, gradient_accumulation_steps)
         self._variables = []
         self._tracked_ids = set()
-        self.name = name if name is not None else _naming.auto_name(type(self).__name__)
+        self.name = name if name is not None else _default_name(type(self).__name__)
         self.weight_decay = weight_decay
         self.clipnorm = clipnorm
         self.global_clipnorm = global_clipnorm
@@ -89,6 +83,7 @@ class Optimizer:
         self.loss_scale_factor = loss_scale_factor
         self.gradient_accumulation_steps = gradient_accumulation_steps
         self.built = False
+        self._weight_decay_exclusions = _weight_decay.Exclusions()
         self._trainable_variables = []
         self._trainable_variables_indices = {}
         self._iterations = self._new_variable(torch.zeros((), dtype=torch.int32), "iteration")
@@ -138,21 +133,7 @@ class Optimizer:
         Example:
             >>> slot = optimizer.add_variable((3,), initializer=0.1, name="accumulator")
         """
-        torch_dtype = dtypes.to_torch(dtype or "float32")
-        shape = tuple(int(d) for d in shape)
-        if isinstance(initializer, str) and initializer in ("zeros", "ones"):
-            fill = 0.0 if initializer == "zeros" else 1.0
-            tensor = torch.full(shape, fill, dtype=torch_dtype, device=device)
-        elif isinstance(initializer, numbers.Number):
-            tensor = torch.full(shape, float(initializer), dtype=torch_dtype, device=device)
-        elif callable(initializer):
-            tensor = torch.as_tensor(np.asarray(initializer(shape, dtype=dtypes.standardize(
-                torch_dtype))), dtype=torch_dtype, device=device)
-        else:
-            raise ValueError(
-                f"Optimizer variable '{name}': unsupported initializer {initializer!r}. "
-                "Use 'zeros', 'ones', a number, or a callable fn(shape, dtype)."
-            )
+        tensor = _state.initial_value(shape, initializer, dtype, device)
         return self._new_variable(tensor, name or "variable")
 
     def add_variable_from_reference(self, reference_variable, name=None, initializer="zeros"):
@@ -180,7 +161,8 @@ class Optimizer:
             >>> m, v = optimizer.add_optimizer_variables(variables, ["momentum", "velocity"])
         """
         names = [name] if isinstance(name, str) else list(name)
-        inits = initializer if isinstance(initializer, (list, tuple)) else [initializer] * len(names)
+        inits = (list(initializer) if isinstance(initializer, (list, tuple))
+                 else [initializer] * len(names))
         if len(inits) != len(names):
             raise ValueError(
                 f"add_optimizer_variables got {len(names)} names but {len(inits)} "
@@ -236,7 +218,7 @@ class Optimizer:
     def _initial_learning_rate(self, learning_rate):
         if isinstance(learning_rate, LearningRateSchedule) or callable(learning_rate):
             return learning_rate
-        value = _as_float(learning_rate, "learning_rate")
+        value = _validation.as_float(learning_rate, "learning_rate")
         return self._new_variable(torch.tensor(value, dtype=torch.float32), "learning_rate")
 
     @property
@@ -269,10 +251,7 @@ class Optimizer:
                 "a variable and change the saved state layout). Create the optimizer with "
                 f"a float `learning_rate` instead. Received: learning_rate={learning_rate!r}"
             )
-        previous.assign(_as_float(learning_rate, "learning_rate"))
-
-    def _learning_rate_value(self):
-        return float(self.learning_rate)
+        previous.assign(_validation.as_float(learning_rate, "learning_rate"))
 
     # -- applying gradients ----------------------------------------------------------
     def apply_gradients(self, grads_and_vars):
@@ -321,9 +300,12 @@ class Optimizer:
                 "per variable."
             )
         with torch.no_grad():
-            grads, variables = self._filter_empty_gradients(grads, trainable_variables)
+            grads, variables = _gradients.drop_missing(self.name, grads, trainable_variables)
             grads = [_gradients.as_gradient(g, v) for g, v in zip(grads, variables)]
-            grads, variables = self._overwrite_variables_directly_with_gradients(grads, variables)
+            if any(getattr(v, "overwrite_with_gradient", False) for v in variables):
+                accumulator_of = self._accumulator_of if self.gradient_accumulation_steps else None
+                grads, variables = _gradients.overwrite_directly(
+                    grads, variables, accumulator_of, self._is_accumulation_boundary())
             if grads:
                 if self.loss_scale_factor is not None:
                     grads = torch._foreach_div(grads, self.loss_scale_factor)
@@ -338,7 +320,7 @@ class Optimizer:
         steps = self.gradient_accumulation_steps
         if steps:
             accumulators = self._slot_values(self._accumulated_gradients, variables)
-            if (int(self._iterations.value) + 1) % steps == 0:
+            if self._is_accumulation_boundary():
                 grads = torch._foreach_add(grads, accumulators)
                 torch._foreach_div_(grads, steps)
                 self._clip_decay_and_update(grads, variables)
@@ -354,9 +336,17 @@ class Optimizer:
             if frequency and (int(self.iterations) + 1) % frequency == 0:
                 self._overwrite_model_variables_with_average_value(self._trainable_variables)
 
+    def _is_accumulation_boundary(self):
+        """True when this call completes a group of accumulated steps (and so updates)."""
+        steps = self.gradient_accumulation_steps
+        return bool(steps) and (int(self._iterations.value) + 1) % steps == 0
+
+    def _accumulator_of(self, variable):
+        return self._accumulated_gradients[self._get_variable_index(variable)]
+
     def _clip_decay_and_update(self, grads, variables):
         grads = self._clip_gradients(grads)
-        learning_rate = self._learning_rate_value()
+        learning_rate = float(self.learning_rate)
         self._apply_weight_decay(variables, learning_rate)
         self._parallel_update_step(grads, variables, learning_rate)
 
@@ -395,43 +385,6 @@ class Optimizer:
                     "variables; create a new optimizer for a new set."
                 )
 
-    def _filter_empty_gradients(self, grads, variables):
-        kept = [(g, v) for g, v in zip(grads, variables) if g is not None]
-        if not kept:
-            raise ValueError(
-                f"Optimizer '{self.name}' received no gradients: every gradient was None. "
-                "Check that the loss depends on the trainable variables."
-            )
-        if len(kept) != len(grads):
-            missing = [v.path for g, v in zip(grads, variables) if g is None]
-            warnings.warn(
-                f"Gradients do not exist for variables {missing} when minimizing the loss. "
-                "If using `model.compile()`, did you forget to provide a `loss` argument?",
-                stacklevel=3,
-            )
-        return [g for g, _ in kept], [v for _, v in kept]
-
-    def _overwrite_variables_directly_with_gradients(self, grads, variables):
-        """Variables flagged `overwrite_with_gradient` take the gradient as their value."""
-        if not any(getattr(v, "overwrite_with_gradient", False) for v in variables):
-            return grads, variables
-        kept_grads, kept_vars = [], []
-        steps = self.gradient_accumulation_steps
-        for g, v in zip(grads, variables):
-            if not getattr(v, "overwrite_with_gradient", False):
-                kept_grads.append(g)
-                kept_vars.append(v)
-            elif steps:
-                acc = self._accumulated_gradients[self._get_variable_index(v)].value
-                if (int(self._iterations.value) + 1) % steps == 0:
-                    v.value.copy_(torch.maximum(g, acc))
-                    acc.zero_()
-                else:
-                    acc.copy_(torch.maximum(g, acc))
-            else:
-                v.value.copy_(g)
-        return kept_grads, kept_vars
-
     def _clip_gradients(self, grads):
         if self.clipnorm and self.clipnorm > 0:
             return _gradients.clip_by_norm(grads, self.clipnorm)
@@ -460,21 +413,10 @@ class Optimizer:
             >>> opt = kiln.optimizers.AdamW()
             >>> opt.exclude_from_weight_decay(var_names=["bias", "gamma"])
         """
-        self._exclude_from_weight_decay = {id(v) for v in (var_list or ())}
-        names = set(var_names or ())
-        self._exclude_from_weight_decay_pattern = re.compile("|".join(names)) if names else None
-        self._exclude_from_weight_decay_cache = {}
+        self._weight_decay_exclusions = _weight_decay.Exclusions(var_list, var_names)
 
     def _use_weight_decay(self, variable):
-        cache = self.__dict__.setdefault("_exclude_from_weight_decay_cache", {})
-        key = id(variable)
-        if key not in cache:
-            excluded = key in getattr(self, "_exclude_from_weight_decay", ())
-            pattern = getattr(self, "_exclude_from_weight_decay_pattern", None)
-            if not excluded and pattern is not None:
-                excluded = pattern.search(variable.name) is not None
-            cache[key] = not excluded
-        return cache[key]
+        return self._weight_decay_exclusions.applies_to(variable)
 
     def _apply_weight_decay(self, variables, learning_rate):
         if self.weight_decay is None:
@@ -485,27 +427,13 @@ class Optimizer:
 
     # -- moving average (EMA) ------------------------------------------------------------
     def _update_model_variables_moving_average(self, trainable_variables):
-        pairs = [(a.value, v.value) for v, a in
-                 zip(trainable_variables, self._model_variables_moving_average) if a is not None]
-        if not pairs:
-            return
         momentum = self.ema_momentum if int(self.iterations) != 0 else 0.0
-        averages = [a for a, _ in pairs]
-        torch._foreach_mul_(averages, momentum)
-        torch._foreach_add_(averages, [v for _, v in pairs], alpha=1.0 - momentum)
+        _averaging.update_averages(
+            trainable_variables, self._model_variables_moving_average, momentum)
 
     def _overwrite_model_variables_with_average_value(self, trainable_variables):
-        averages = self._model_variables_moving_average
-        if len(trainable_variables) != len(averages):
-            raise ValueError(
-                f"Optimizer '{self.name}' holds moving averages for {len(averages)} "
-                f"variables but received {len(trainable_variables)}. Pass the variables the "
-                "optimizer was built with (model.trainable_variables)."
-            )
-        with torch.no_grad():
-            for variable, average in zip(trainable_variables, averages):
-                if average is not None:
-                    variable.value.copy_(average.value)
+        _averaging.overwrite_with_averages(
+            self.name, trainable_variables, self._model_variables_moving_average)
 
     def finalize_variable_values(self, var_list):
         """With `use_ema`, overwrites `var_list` with their moving averages (end of training)."""
@@ -515,38 +443,15 @@ class Optimizer:
     # -- state and config --------------------------------------------------------------
     def set_weights(self, weights):
         """Assigns arrays to `optimizer.variables`, in order. The optimizer must be built."""
-        if not self.built:
-            raise ValueError(
-                f"Optimizer '{self.name}' has not been built, so it has no slots to set. "
-                "Call `optimizer.build(trainable_variables)` first."
-            )
-        for variable, weight in zip(self._variables, weights):
-            if tuple(variable.shape) != tuple(np.shape(weight)):
-                raise ValueError(
-                    f"Optimizer variable '{variable.path}' has shape {variable.shape}, but the "
-                    f"provided weight has shape {tuple(np.shape(weight))}."
-                )
-            variable.assign(np.asarray(weight))
+        _state.set_weights(self, weights)
 
     def save_own_variables(self, store):
         """Writes every variable to `store` under keys "0", "1", ... in saved order."""
-        for i, variable in enumerate(self.variables):
-            store[str(i)] = variable.numpy()
+        _state.save_variables(self, store)
 
     def load_own_variables(self, store):
         """Reads variables written by `save_own_variables` (warns and skips on a count mismatch)."""
-        if len(store.keys()) != len(self.variables):
-            message = (
-                f"Skipping variable loading for optimizer '{self.name}', because it has "
-                f"{len(self.variables)} variables whereas the saved optimizer has "
-                f"{len(store.keys())} variables. "
-            )
-            if not self.variables or not self.built:
-                message += "This is likely because the optimizer has not been called/built yet."
-            warnings.warn(message, stacklevel=2)
-            return
-        for i, variable in enumerate(self.variables):
-            variable.assign(np.asarray(store[str(i)]))
+        _state.load_variables(self, store)
 
     def get_config(self):
         """Returns the constructor arguments, with Keras 3.15's keys and value types."""
@@ -586,39 +491,9 @@ class Optimizer:
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
 
 
-def _as_float(value, what):
-    if isinstance(value, Variable):
-        value = value.value
-    if isinstance(value, torch.Tensor) and value.numel() == 1:
-        value = value.item()
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.generic)):
-        raise ValueError(
-            f"Argument `{what}` should be a float, a LearningRateSchedule or a callable "
-            f"returning the current learning rate. Received instead: {what}={value!r}"
-        )
-    return float(value)
+def _default_name(class_name):
+    # Keras's rule: "adam", "adam_1", ...; "rm_sprop" for RMSprop, "adam_w" for AdamW.
+    # Imported here so that `import kiln.optimizers` does not load the saving package.
+    from kiln.utils import naming
 
-
-def _validate(clipnorm, clipvalue, global_clipnorm, use_ema, ema_momentum,
-              ema_overwrite_frequency, gradient_accumulation_steps):
-    if gradient_accumulation_steps and not gradient_accumulation_steps >= 2:
-        raise ValueError(
-            "`gradient_accumulation_steps` must be an integer >= 2. Received: "
-            f"gradient_accumulation_steps={gradient_accumulation_steps}"
-        )
-    if use_ema:
-        if not 0 <= ema_momentum <= 1:
-            raise ValueError(
-                f"`ema_momentum` must be in the range [0, 1]. Received: ema_momentum={ema_momentum}"
-            )
-        if ema_overwrite_frequency and (not isinstance(ema_overwrite_frequency, int)
-                                        or ema_overwrite_frequency < 1):
-            raise ValueError(
-                "`ema_overwrite_frequency` must be an integer >= 1 or None. Received: "
-                f"ema_overwrite_frequency={ema_overwrite_frequency}"
-            )
-    if sum(a is not None for a in (clipnorm, clipvalue, global_clipnorm)) > 1:
-        raise ValueError(
-            "Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set. Received: "
-            f"clipnorm={clipnorm}, clipvalue={clipvalue}, global_clipnorm={global_clipnorm}"
-        )
+    return naming.auto_name(naming.to_snake_case(class_name))

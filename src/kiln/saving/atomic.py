@@ -72,6 +72,7 @@ def atomic_write(target_path):
         with contextlib.suppress(OSError):
             os.chmod(tmp_path, os.stat(target_path).st_mode & 0o7777)
         with open(fd, "w+b", closefd=True) as f:
+            f.raw.name = tmp_path  # opened from a descriptor; expose the path instead of the number
             yield f
             f.flush()
             os.fsync(f.fileno())

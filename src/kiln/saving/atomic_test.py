@@ -109,7 +109,6 @@ def test_atomic_directory_creates_new(tmp_path):
 _SIZE = 64 * 1024 * 1024
 _CHILD = r"""
 import importlib.util, sys
-import numpy as np
 spec = importlib.util.spec_from_file_location("atomic_standalone", sys.argv[1])
 mod = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(mod)
@@ -117,9 +116,9 @@ target, generation, size = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 print("ready", flush=True)
 while True:
     generation += 1
-    block = np.full(size // 8, generation, dtype=np.uint64)
+    block = generation.to_bytes(8, "little") * (size // 8)
     with mod.atomic_write(target) as f:
-        view = memoryview(block).cast("B")
+        view = memoryview(block)
         for start in range(0, size, 8 << 20):  # several writes, so kills land mid-file
             f.write(view[start:start + (8 << 20)])
 """
@@ -141,14 +140,13 @@ def test_sigkill_during_writes_never_damages_target(tmp_path):
     rng = random.Random(1234)
     killed_mid_write = 0
     iterations = 0
-    deadline = time.monotonic() + 15
-    while iterations < 20 or (time.monotonic() < deadline and iterations < 30):
+    while iterations < 20:
         child = subprocess.Popen(
             [sys.executable, "-c", _CHILD, atomic.__file__, str(target), str(generation), str(_SIZE)],
             stdout=subprocess.PIPE,
         )
         assert child.stdout.readline().strip() == b"ready"
-        time.sleep(rng.uniform(0.0, 0.35))
+        time.sleep(rng.uniform(0.0, 0.25))
         child.send_signal(signal.SIGKILL)
         child.wait()
         child.stdout.close()

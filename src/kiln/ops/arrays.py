@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from kiln.core import dtypes
-from kiln.ops.core import _axes, _default_device, _float, _pair, convert_to_tensor
+from kiln.ops.core import _axes, _pair, _same_device, convert_to_tensor
 
 
 def _dtype_or(dtype, default):
@@ -213,7 +213,10 @@ def _common(xs):
     dt = ts[0].dtype
     for t in ts[1:]:
         dt = torch.promote_types(dt, t.dtype)
-    return [t.to(dt) for t in ts]
+    ts = [t.to(dt) for t in ts]
+    if len({t.device for t in ts}) > 1:
+        ts = _same_device(ts)
+    return ts
 
 
 def concatenate(xs, axis=0):
@@ -473,15 +476,3 @@ def cross(x1, x2, axis=-1):
     """Cross product of 3-vectors along `axis`."""
     a, b = _pair(x1, x2)
     return torch.linalg.cross(a, b, dim=axis)
-
-
-def logsumexp(x, axis=None, keepdims=False):
-    """`log(sum(exp(x)))` over `axis`, computed stably."""
-    x = _float(x)
-    if x.dim() == 0:
-        return x
-    return torch.logsumexp(x, dim=_axes(axis, x.dim()), keepdim=keepdims)
-
-
-def _device_default():
-    return _default_device()

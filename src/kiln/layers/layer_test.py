@@ -1,0 +1,146 @@
+import numpy as np
+import pytest
+import torch
+
+import kiln
+from kiln.layers.layer import Layer
+
+
+class Linear(Layer):
+    def __init__(self, units=3, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+
+    def build(self, input_shape):
+        self.w = self.add_weight(shape=(input_shape[-1], self.units), initializer="ones", name="w")
+        self.counter = self.add_weight(shape=(), initializer="zeros", trainable=False,
+                                       name="counter")
+        self.b = self.add_weight(shape=(self.units,), initializer="zeros", name="b")
+
+    def call(self, x):
+        return x @ self.w.value + self.b.value
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units}
+
+
+class Block(Layer):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.pair = [Linear(4), Linear(2)]
+        self.head = Linear(1)
+
+    def call(self, x):
+        for layer in self.pair:
+            x = layer(x)
+        return self.head(x)
+
+
+def test_weights_follow_keras_order_trainable_first():
+    layer = Linear(3)
+    layer(np.ones((2, 5)))
+    assert [v.name for v in layer.weights] == ["w", "b", "counter"]
+    assert [v.path for v in layer.weights] == [f"{layer.name}/w", f"{layer.name}/b",
+                                               f"{layer.name}/counter"]
+    assert [v.name for v in layer.trainable_weights] == ["w", "b"]
+    assert [v.name for v in layer.non_trainable_weights] == ["counter"]
+
+
+def test_layer_is_a_torch_module_with_parameters_and_buffers():
+    layer = Block()
+    layer(np.ones((2, 5), dtype="float32"))
+    assert isinstance(layer, torch.nn.Module)
+    names = [n for n, _ in layer.named_parameters()]
+    assert names == ["pair.0.w", "pair.0.b", "pair.1.w", "pair.1.b", "head.w", "head.b"]
+    state = layer.state_dict()
+    assert "pair.0.counter" in state
+    fresh = Block()
+    fresh(np.ones((2, 5), dtype="float32"))
+    with torch.no_grad():
+        for p in layer.parameters():
+            p.add_(1.0)
+    fresh.load_state_dict(layer.state_dict())
+    for a, b in zip(fresh.get_weights(), layer.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_trainable_flag_propagates_to_sublayers_and_variables():
+    layer = Block()
+    layer(np.ones((1, 5)))
+    layer.trainable = False
+    assert layer.trainable_weights == []
+    assert all(not sub.trainable for sub in layer.pair)
+    assert len(layer.non_trainable_weights) == 9
+
+
+def test_set_weights_reports_every_bad_shape_and_changes_nothing():
+    layer = Linear(3)
+    layer(np.ones((1, 2)))
+    before = layer.get_weights()
+    with pytest.raises(ValueError) as info:
+        layer.set_weights([np.ones((3, 3)), np.ones((4,)), np.ones(())])
+    message = str(info.value)
+    assert layer.name in message and "/w" in message and "/b" in message
+    for a, b in zip(before, layer.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="expected 3 weights, but received 1"):
+        layer.set_weights([np.ones((2, 3))])
+
+
+def test_eager_output_converts_to_numpy_while_tracking_gradients():
+    layer = Linear(2)
+    out = layer(torch.ones(3, 4))
+    assert out.requires_grad
+    assert np.asarray(out).shape == (3, 2)
+    np.testing.assert_allclose(out.numpy(), np.full((3, 2), 4.0))
+    out.sum().backward()
+    assert layer.w.value.grad is not None
+
+
+def test_torch_module_output_feeds_layer_and_layer_lives_in_torch_module():
+    class Wrapper(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.pre = torch.nn.Linear(4, 4)
+            self.post = Linear(2)
+
+        def forward(self, x):
+            return self.post(self.pre(x))
+
+    module = Wrapper()
+    y = module(torch.ones(2, 4))
+    assert y.shape == (2, 2)
+    assert len(list(module.parameters())) == 4
+
+
+def test_unique_auto_names():
+    a, b = Linear(), Linear()
+    assert a.name != b.name and a.name.startswith("linear") and b.name.startswith("linear")
+
+
+def test_variable_standalone():
+    v = kiln.Variable(2.0, name="var_a")
+    v.assign_add(1.0)
+    assert float(v.numpy()) == 3.0
+    assert v.name == "var_a" and v.shape == () and v.dtype == "float32"
+    assert float(v * 2) == 6.0
+    with pytest.raises(ValueError, match="shape"):
+        v.assign(np.ones(3))
+
+
+def test_add_loss_is_reset_between_calls():
+    class WithLoss(Layer):
+        def call(self, x):
+            self.add_loss(x.sum())
+            return x
+
+    layer = WithLoss()
+    layer(np.ones((2, 2)))
+    layer(np.ones((2, 2)))
+    assert len(layer.losses) == 1
+    assert float(layer.losses[0]) == 4.0
+
+
+def test_unknown_constructor_kwarg_is_named():
+    with pytest.raises(ValueError, match="bogus"):
+        Linear(3, bogus=1)

@@ -1,0 +1,173 @@
+"""Whole models in `.keras` archives (Keras 3's format, readable by real Keras 3).
+
+Members: `config.json`, `model.weights.h5`, `assets/...`, and `metadata.json`. kiln
+writes `metadata.json` last so that it can carry a SHA-256 of every other member under
+its `kiln` key (Keras reads members by name, in any order). Loading verifies those
+digests when present; files without them (written by Keras) load as they are.
+"""
+
+import datetime
+import hashlib
+import json
+import mmap
+import os
+import tempfile
+
+from kiln.core.variable import skip_initialization
+from kiln.errors import FileFormatError
+from kiln.saving import weights_io
+from kiln.saving.serialization import deserialize_keras_object, serialize_keras_object
+
+FORMAT_VERSION = 1
+KERAS_VERSION = "3.15.1"  # the Keras release whose archive layout kiln writes
+CONFIG = "config.json"
+METADATA = "metadata.json"
+WEIGHTS = "model.weights.h5"
+
+
+def _sha256_span(fileobj_or_path, offset, length):
+    digest = hashlib.sha256()
+    if length == 0:
+        return digest.hexdigest()
+    if isinstance(fileobj_or_path, (str, os.PathLike)):
+        with open(fileobj_or_path, "rb") as f:
+            return _sha256_span(f, offset, length)
+    try:
+        fileno = fileobj_or_path.fileno()
+    except (AttributeError, OSError, ValueError):
+        fileno = None
+    if fileno is not None:
+        start = offset - offset % mmap.ALLOCATIONGRANULARITY
+        with mmap.mmap(fileno, length + offset - start, access=mmap.ACCESS_READ,
+                       offset=start) as view:
+            digest.update(memoryview(view)[offset - start:])
+        return digest.hexdigest()
+    fileobj_or_path.seek(offset)
+    remaining = length
+    while remaining:
+        chunk = fileobj_or_path.read(min(remaining, 16 << 20))
+        if not chunk:
+            break
+        digest.update(chunk)
+        remaining -= len(chunk)
+    return digest.hexdigest()
+
+
+def _assets_of(model):
+    """Objects with `save_assets` hooks, with their weight paths (rare; e.g. vocabularies)."""
+    from kiln.saving import weights_walk
+
+    return [(p, o) for p, o in weights_walk.walk(model) if hasattr(o, "save_assets")]
+
+
+def save_model(model, target):
+    """Writes `model` to a `.keras` archive at `target` (a path or a writable file object)."""
+    from kiln.saving.zip_writer import ArchiveWriter
+
+    config_bytes = json.dumps(serialize_keras_object(model)).encode("utf-8")
+    digests = {CONFIG: hashlib.sha256(config_bytes).hexdigest()}
+    with ArchiveWriter(target) as archive:
+        archive.write_bytes(CONFIG, config_bytes)
+        with archive.weights_writer() as h5:
+            weights_io.save_state(model, h5)
+        digests[WEIGHTS] = archive.member_sha256(WEIGHTS)
+        assets = _assets_of(model)
+        if assets:
+            with tempfile.TemporaryDirectory() as tmp:
+                for path, obj in assets:
+                    folder = os.path.join(tmp, *path.split("/")) if path else tmp
+                    os.makedirs(folder, exist_ok=True)
+                    obj.save_assets(folder)
+                for name in archive.add_assets(tmp):
+                    digests[name] = archive.member_sha256(name)
+        archive.write_json(METADATA, metadata(digests))
+    return target
+
+
+def metadata(digests):
+    from kiln import __version__
+
+    return {
+        "keras_version": KERAS_VERSION,
+        "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
+        "kiln": {"version": __version__, "format_version": FORMAT_VERSION, "sha256": digests},
+    }
+
+
+def _verify(archive, meta):
+    info = meta.get("kiln") if isinstance(meta, dict) else None
+    if not isinstance(info, dict):
+        return
+    if not isinstance(info.get("format_version"), int) or info["format_version"] > FORMAT_VERSION:
+        raise FileFormatError(
+            f"{archive.what} was written with kiln archive format version "
+            f"{info.get('format_version')!r}; this kiln reads up to {FORMAT_VERSION}. Upgrade kiln."
+        )
+    digests = info.get("sha256")
+    if not isinstance(digests, dict):
+        return
+    for name, expected in digests.items():
+        if name not in archive:
+            raise FileFormatError(
+                f"{archive.what}: metadata.json lists member {name!r}, which the archive lacks. "
+                "The file is damaged."
+            )
+        offset, length = archive.member_span(name)
+        source = archive.source_for_span()
+        actual = _sha256_span(source, offset, length)
+        if actual != expected:
+            raise FileFormatError(
+                f"{archive.what}: checksum mismatch in member {name!r} (SHA-256 expected "
+                f"{expected[:16]}…, found {actual[:16]}…). The file was modified or damaged "
+                "after it was saved; re-save or re-download it."
+            )
+
+
+def load_model(source, custom_objects=None, compile=True, safe_mode=True):
+    """Loads a model from a `.keras` archive (path or file object)."""
+    from kiln.saving.zip_archive import ArchiveReader
+
+    with ArchiveReader(source) as archive:
+        if CONFIG not in archive:
+            raise FileFormatError(f"{archive.what} has no config.json; it is not a model archive.")
+        if METADATA in archive:
+            _verify(archive, archive.read_json(METADATA))
+        config = archive.read_json(CONFIG)
+        if not isinstance(config, dict):
+            raise FileFormatError(f"config.json in {archive.what} must hold a JSON object.")
+        if not compile:
+            config = {k: v for k, v in config.items() if k != "compile_config"}
+        with skip_initialization():
+            model = deserialize_keras_object(config, custom_objects=custom_objects,
+                                             safe_mode=safe_mode)
+        if WEIGHTS not in archive:
+            raise FileFormatError(
+                f"{archive.what} has no model.weights.h5 member. kiln reads archives whose "
+                "weights are stored in HDF5 (model.weights.npz is not supported)."
+            )
+        with archive.open_weights() as reader:
+            weights_io.load_state(model, weights_io.H5Adapter(reader),
+                                  source=f"archive {archive.what!r}")
+        assets = _assets_of(model)
+        if assets and archive.asset_names():
+            with tempfile.TemporaryDirectory() as tmp:
+                archive.extract_assets(tmp)
+                for path, obj in assets:
+                    folder = os.path.join(tmp, "assets", *path.split("/")) if path else \
+                        os.path.join(tmp, "assets")
+                    obj.load_assets(folder if os.path.isdir(folder) else None)
+    return model
+
+
+def load_weights_only(model, path, skip_mismatch=False):
+    """`model.load_weights("x.keras")`: reads only the archive's weights member."""
+    from kiln.saving.weights_files import _ensure_optimizer_built
+    from kiln.saving.zip_archive import ArchiveReader
+
+    with ArchiveReader(path) as archive:
+        if METADATA in archive:
+            _verify(archive, archive.read_json(METADATA))
+        with archive.open_weights() as reader:
+            _ensure_optimizer_built(model, reader)
+            return weights_io.load_state(model, weights_io.H5Adapter(reader), skip_mismatch,
+                                         source=f"archive {os.fspath(path)!r}")

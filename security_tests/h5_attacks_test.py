@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from kiln.errors import UnsafeFileError
+from kiln.errors import FileFormatError, UnsafeFileError
 from kiln.saving.h5_store import H5Reader
 
 
@@ -32,22 +32,21 @@ def test_external_link(sandbox):
     def build(f):
         f["layers/dense/vars/1"] = h5py.ExternalLink(str(secret), "/x")
 
-    _refused(sandbox, build, r"an external link \(pointing into another file\) at HDF5 path "
-                             r"'/layers/dense/vars/1'")
+    _refused(sandbox, build, r"HDF5 path '/layers/dense/vars/1' is an external link")
 
 
 def test_soft_link(sandbox):
     def build(f):
         f["layers/other/vars"] = h5py.SoftLink("/layers/dense/vars")
 
-    _refused(sandbox, build, "a soft link at HDF5 path '/layers/other/vars'")
+    _refused(sandbox, build, "HDF5 path '/layers/other/vars' is a soft link")
 
 
 def test_dangling_soft_link(sandbox):
     def build(f):
         f["vars/0"] = h5py.SoftLink("/nowhere")
 
-    _refused(sandbox, build, "soft link at HDF5 path '/vars/0'")
+    _refused(sandbox, build, "HDF5 path '/vars/0' is a soft link")
 
 
 def test_external_storage_dataset(sandbox):
@@ -59,7 +58,7 @@ def test_external_storage_dataset(sandbox):
         f.create_dataset("layers/dense/vars/1", shape=(8,), dtype="f4",
                          external=[(str(secret), 0, 32)])
 
-    _refused(sandbox, build, "external storage .* '/layers/dense/vars/1'")
+    _refused(sandbox, build, "'/layers/dense/vars/1' is a dataset with external storage")
 
 
 def test_virtual_dataset(sandbox):
@@ -74,7 +73,7 @@ def test_virtual_dataset(sandbox):
         f["layers/dense"].create_group("vars2")
         f["layers/dense/vars2"].create_virtual_dataset("0", layout)
 
-    _refused(sandbox, build, "a virtual dataset .* '/layers/dense/vars2/0'")
+    _refused(sandbox, build, "'/layers/dense/vars2/0' is a virtual dataset")
 
 
 @pytest.mark.parametrize("chunks", [None, (1000, 1000)])
@@ -91,7 +90,7 @@ def test_string_dataset(sandbox):
     def build(f):
         f["layers/dense/vars/1"] = np.array([b"abc", b"def"])
 
-    _refused(sandbox, build, "dataset of string type .* '/layers/dense/vars/1'")
+    _refused(sandbox, build, "'/layers/dense/vars/1' is a dataset of string type")
 
 
 def test_variable_length_string_dataset(sandbox):
@@ -137,7 +136,7 @@ def test_compressed_or_filtered_dataset(sandbox, options):
     def build(f):
         f.create_dataset("layers/dense/vars/1", data=np.zeros(64, np.float32), **options)
 
-    _refused(sandbox, build, "using filters/compression .* '/layers/dense/vars/1'")
+    _refused(sandbox, build, "'/layers/dense/vars/1' is a dataset using filters/compression")
 
 
 def test_committed_datatype(sandbox):
@@ -151,9 +150,8 @@ def test_dataset_beyond_end_of_member(sandbox):
     """An HDF5 file cut to a window: validation must use the window size, not the file's."""
     path = _file(sandbox, lambda f: f.create_dataset("big", data=np.ones(100_000, np.float32)))
     size = path.stat().st_size
-    with pytest.raises(Exception) as info:
+    with pytest.raises(FileFormatError, match="not a readable HDF5 file .*truncated"):
         H5Reader((path, 0, size - 200_000))
-    assert isinstance(info.value, (UnsafeFileError, ValueError))
 
 
 def test_hard_link_cycle_is_walked_once(sandbox):

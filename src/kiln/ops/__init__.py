@@ -1,11 +1,18 @@
 """`kiln.ops`: a NumPy-like namespace over torch.
 
 Every op accepts torch tensors, NumPy arrays, Python scalars and `kiln.Variable`s and
-returns torch tensors. Floats default to float32, Python ints to int32.
+returns torch tensors. Floats default to float32 (float64 NumPy arrays included), Python
+ints to int32; Python scalars combine "weakly" (`int32_tensor + 1.5` is float32).
+
+Files: core.py (conversion, casting, scatter/slice), numpy.py (elementwise math,
+comparisons, reductions), arrays.py (creation, shapes, indexing, sorting, products),
+linalg.py (norms, decompositions, logsumexp, segments), nn.py (activations, softmax,
+one_hot, normalization).
 
 Example:
     >>> from kiln import ops
-    >>> ops.softmax(ops.matmul(np.ones((2, 3)), ops.ones((3, 4))))
+    >>> ops.softmax(ops.matmul(np.ones((2, 3)), ops.ones((3, 4)))).shape
+    torch.Size([2, 4])
 """
 
 from kiln.ops.core import (  # noqa: F401

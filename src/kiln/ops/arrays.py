@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from kiln.core import dtypes
+from kiln.core.variable import Variable
 from kiln.ops.core import _axes, _pair, _same_device, convert_to_tensor
 
 
@@ -44,7 +45,7 @@ def ones(shape, dtype=None):
 
 def full(shape, fill_value, dtype=None):
     """A tensor filled with `fill_value`; `dtype` defaults to float32."""
-    if isinstance(fill_value, (torch.Tensor, np.ndarray)) or hasattr(fill_value, "value"):
+    if isinstance(fill_value, (torch.Tensor, np.ndarray, Variable)):
         fill = convert_to_tensor(fill_value, dtype=_dtype_or(dtype, torch.float32))
         return torch.broadcast_to(fill, _shape(shape)).clone()
     return torch.full(_shape(shape), fill_value, dtype=_dtype_or(dtype, torch.float32))

@@ -111,6 +111,7 @@ def test_numpy_constants_follow_meta_tensors_during_tracing():
         x = torch.empty((2, 3), device="meta")
         assert ops.add(x, np.ones(3, "float32")).device.type == "meta"
         assert ops.where(x > 0, x, np.zeros((2, 3), "float32")).device.type == "meta"
+        assert ops.where(x > 0, 1.0, 0.0).device.type == "meta"
         assert ops.concatenate([x, np.ones((1, 3), "float32")]).shape == (3, 3)
         assert ops.matmul(x, ops.ones((3, 4))).device.type == "meta"
         v = kiln.Variable(np.ones((3,), "float32"))

@@ -9,7 +9,7 @@ returns a torch tensor. Example:
 
 import torch
 
-from kiln.ops.core import _axes, _float, _pair, convert_to_tensor
+from kiln.ops.core import _axes, _float, _pair, _same_device, convert_to_tensor
 
 # -- arithmetic ----------------------------------------------------------------------------
 
@@ -269,7 +269,8 @@ def where(condition, x1=None, x2=None):
             f"x2={'None' if x2 is None else 'a value'}."
         )
     a, b = _pair(x1, x2)
-    return torch.where(condition.to(torch.bool), a, b)
+    condition, a, b = _same_device([condition.to(torch.bool), a, b])
+    return torch.where(condition, a, b)
 
 
 # -- reductions ----------------------------------------------------------------------------

@@ -84,7 +84,7 @@ def dataset_dtype_name(dset):
 
 
 def _refuse(what, path, problem, fix="Only load weights files written by Keras or kiln."):
-    raise UnsafeFileError(f"Refusing to read {what}: {problem} at HDF5 path '/{path}'. {fix}")
+    raise UnsafeFileError(f"Refusing to read {what}: HDF5 path '/{path}' is {problem}. {fix}")
 
 
 def _check_dataset(dset, path, file_size, what):

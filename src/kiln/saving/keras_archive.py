@@ -53,6 +53,21 @@ def _sha256_span(fileobj_or_path, offset, length):
     return digest.hexdigest()
 
 
+def _written_sha256(archive, name):
+    """SHA-256 of a member already written by `ArchiveWriter` (re-read from the page cache)."""
+    raw = name.encode("utf-8")
+    for entry in archive._entries:
+        if entry[0] == raw:
+            size, offset, zip64 = entry[5], entry[6], entry[7]
+            start = archive._base + offset + 30 + len(raw) + (20 if zip64 else 0)
+            position = archive._fp.tell()
+            try:
+                return _sha256_span(archive._fp, start, size)
+            finally:
+                archive._fp.seek(position)
+    raise KeyError(name)
+
+
 def _assets_of(model):
     """Objects with `save_assets` hooks, with their weight paths (rare; e.g. vocabularies)."""
     from kiln.saving import weights_walk
@@ -70,7 +85,7 @@ def save_model(model, target):
         archive.write_bytes(CONFIG, config_bytes)
         with archive.weights_writer() as h5:
             weights_io.save_state(model, h5)
-        digests[WEIGHTS] = archive.member_sha256(WEIGHTS)
+        digests[WEIGHTS] = _written_sha256(archive, WEIGHTS)
         assets = _assets_of(model)
         if assets:
             with tempfile.TemporaryDirectory() as tmp:
@@ -79,7 +94,7 @@ def save_model(model, target):
                     os.makedirs(folder, exist_ok=True)
                     obj.save_assets(folder)
                 for name in archive.add_assets(tmp):
-                    digests[name] = archive.member_sha256(name)
+                    digests[name] = _written_sha256(archive, name)
         archive.write_json(METADATA, metadata(digests))
     return target
 
@@ -113,7 +128,7 @@ def _verify(archive, meta):
                 "The file is damaged."
             )
         offset, length = archive.member_span(name)
-        source = archive.source_for_span()
+        source = archive._path if archive._path is not None else archive._fp
         actual = _sha256_span(source, offset, length)
         if actual != expected:
             raise FileFormatError(

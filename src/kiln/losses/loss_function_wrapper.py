@@ -24,6 +24,9 @@ class LossFunctionWrapper(Loss):
         tensor(0.8750)
     """
 
+    # Keras does not export this class publicly, so its files name it by source path.
+    _keras_envelope = ("keras.src.losses.losses", "LossFunctionWrapper", "LossFunctionWrapper")
+
     def __init__(self, fn, reduction="sum_over_batch_size", name=None, dtype=None, **kwargs):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
         if not callable(fn):

@@ -30,9 +30,6 @@ CASES = [
     ("CategoricalCrossentropy", {"from_logits": True, "label_smoothing": 0.2}, "one_hot"),
     ("SparseCategoricalCrossentropy", {}, "sparse"),
     ("SparseCategoricalCrossentropy", {"from_logits": True, "ignore_class": 1}, "sparse"),
-    ("Hinge", {}, "binary"),
-    ("SquaredHinge", {}, "binary"),
-    ("CategoricalHinge", {}, "one_hot"),
 ]
 
 
@@ -48,7 +45,7 @@ def _labels(kind, seed):
 
 
 @pytest.mark.parametrize("name,kwargs,kind", CASES, ids=[f"{n}-{k}" for n, k, _ in CASES])
-def test_probabilistic_and_hinge_metrics_match_keras(name, kwargs, kind):
+def test_probabilistic_metrics_match_keras(name, kwargs, kind):
     def pred(seed):
         return (rng(seed).normal(size=(N, C)) * 2).astype("float32") if kwargs.get("from_logits") else _probs(seed)
 

@@ -51,6 +51,23 @@ def _connections(layer, model):
     return ", ".join(out) if out else "-"
 
 
+def _sequential_like(model):
+    """True when every layer has one call in the model, fed by the layer before it."""
+    previous = None
+    for layer in model.layers:
+        nodes = [n for n in layer._inbound_nodes if id(n) in model._network_nodes]
+        if len(nodes) != 1:
+            return False
+        node = nodes[0]
+        if not node.is_input:
+            if len(node.input_tensors) != 1 or node.input_tensors[0]._keras_history[0] is not previous:
+                return False
+        elif previous is not None:
+            return False
+        previous = layer
+    return True
+
+
 def _table(headers, rows, widths, aligns):
     def line(l, m, r, fill):
         return l + m.join(fill * (w + 2) for w in widths) + r
@@ -81,6 +98,8 @@ def print_summary(model, line_length=None, print_fn=None, expand_nested=False,
 
     layers = model.layers
     functional = _connections(layers[0], model) is not None if layers else False
+    if functional and _sequential_like(model):
+        functional = False
     headers = ["Layer (type)", "Output Shape", "Param #"]
     aligns = ["l", "l", "r"]
     if functional:

@@ -1,0 +1,5 @@
+"""Regularization layers: `Dropout`."""
+
+from kiln.layers.regularization.dropout import Dropout
+
+__all__ = ["Dropout"]

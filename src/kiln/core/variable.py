@@ -111,8 +111,10 @@ class Variable:
                 tensor = torch.empty(shape, dtype=dtypes.to_torch(dtype))
             else:
                 tensor = _as_tensor(initializer(shape, dtype=dtype), dtype)
+            owned = True
         else:
             tensor = _as_tensor(initializer, dtype)
+            owned = False
             if shape is not None and tuple(tensor.shape) != tuple(shape):
                 raise ValueError(
                     f"Variable '{self.name}': initial value has shape {tuple(tensor.shape)}, "
@@ -120,7 +122,8 @@ class Variable:
                 )
         trainable = bool(trainable)
         grad = trainable and (tensor.is_floating_point() or tensor.is_complex())
-        self._value = torch.nn.Parameter(tensor.detach().clone(), requires_grad=grad)
+        tensor = tensor.detach() if owned else tensor.detach().clone()
+        self._value = torch.nn.Parameter(tensor, requires_grad=grad)
         self._trainable = trainable
 
     # -- identity and metadata -------------------------------------------------

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from kiln.losses import reduction
-from kiln.losses._oracle_testlib import assert_close, keras
+from kiln.losses._oracle_testlib import assert_close
 
 
 def test_squeeze_or_expand_matches_keras():

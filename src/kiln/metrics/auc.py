@@ -61,6 +61,10 @@ class AUC(Metric):
         self.multi_label = multi_label
         self.num_labels = num_labels
         self.label_weights = None
+        if isinstance(label_weights, dict) and "value" in label_weights.get("config", {}):
+            # Keras writes the weights as a serialized tensor (which Keras itself cannot
+            # read back); kiln writes a plain list and reads both.
+            label_weights = label_weights["config"]["value"]
         if label_weights is not None:
             self.label_weights = to_tensor(label_weights, self.dtype)
         self._from_logits = from_logits

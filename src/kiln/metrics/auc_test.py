@@ -76,3 +76,15 @@ def test_auc_argument_errors():
         metrics.AUC(summation_method="trapezoid")
     with pytest.raises(ValueError, match="multi_label"):
         metrics.AUC(num_labels=3)
+
+
+def test_label_weights_config_is_a_plain_list_and_keras_files_load():
+    import kiln
+
+    m = metrics.AUC(name="a", multi_label=True, label_weights=[0.2, 0.8])
+    assert m.get_config()["label_weights"] == pytest.approx([0.2, 0.8])
+    keras_config = keras.saving.serialize_keras_object(
+        keras.metrics.AUC(name="a", multi_label=True, label_weights=[0.2, 0.8]))
+    loaded = kiln.saving.deserialize_keras_object(keras_config)
+    assert loaded.label_weights.tolist() == pytest.approx([0.2, 0.8])
+    assert keras.metrics.AUC.from_config(m.get_config()).label_weights is not None

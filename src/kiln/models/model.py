@@ -148,6 +148,22 @@ class Model(Layer):
 
         trainer.compile_from_config(self, config)
 
+    @property
+    def metrics(self):
+        """The loss tracker, the compiled metrics, per-output loss trackers (Keras 3 order)."""
+        from kiln.trainers import trainer
+
+        return trainer.model_metrics(self)
+
+    @property
+    def metrics_names(self):
+        return [m.name for m in self.metrics]
+
+    def reset_metrics(self):
+        from kiln.trainers import trainer
+
+        trainer.reset_metrics(self)
+
     # -- saving and export (kiln.saving, kiln.export) -------------------------------
     def save(self, filepath, overwrite=True, zipped=None, **kwargs):
         from kiln import saving

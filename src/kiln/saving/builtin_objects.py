@@ -20,6 +20,7 @@ NAMESPACES = {
     "schedules": "keras.optimizers.schedules",
     "models": "keras",
     "dtype_policies": "keras",
+    "random": "keras.random",
 }
 # Tokens that may appear in a Keras module path, mapped to the table to search first.
 _HINTS = {
@@ -27,9 +28,10 @@ _HINTS = {
     "constraints": "constraints", "losses": "losses", "metrics": "metrics",
     "optimizers": "optimizers", "schedules": "schedules", "learning_rate_schedule": "schedules",
     "models": "models", "dtype_policies": "dtype_policies", "ops": "layers",
+    "random": "random",
 }
 _SEARCH_ORDER = ("layers", "models", "dtype_policies", "initializers", "regularizers",
-                 "constraints", "optimizers", "schedules", "losses", "metrics")
+                 "constraints", "optimizers", "schedules", "losses", "metrics", "random")
 # Classes whose Keras envelope is not "<namespace>/<ClassName>/null".
 _SPECIAL = {
     "Functional": ("keras.src.models.functional", "Functional", "Functional"),

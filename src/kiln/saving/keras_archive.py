@@ -1,9 +1,11 @@
 """Whole models in `.keras` archives (Keras 3's format, readable by real Keras 3).
 
 Members: `config.json`, `model.weights.h5`, `assets/...`, and `metadata.json`. kiln
-writes `metadata.json` last so that it can carry a SHA-256 of every other member under
-its `kiln` key (Keras reads members by name, in any order). Loading verifies those
-digests when present; files without them (written by Keras) load as they are.
+writes `metadata.json` last so that it can carry a checksum of every other member under
+its `kiln` key (Keras reads members by name, in any order): SHA-256 for the config and
+assets, and for the weights the zip's CRC-32 by default (SHA-256 on request; see
+`save_model`). Loading verifies them when present; files without them (written by
+Keras) load as they are.
 """
 
 import datetime
@@ -12,6 +14,7 @@ import json
 import mmap
 import os
 import tempfile
+import zlib
 
 from kiln.core.variable import skip_initialization
 from kiln.errors import FileFormatError
@@ -25,44 +28,52 @@ METADATA = "metadata.json"
 WEIGHTS = "model.weights.h5"
 
 
-def _sha256_span(fileobj_or_path, offset, length):
-    digest = hashlib.sha256()
-    if length == 0:
-        return digest.hexdigest()
+def _span_view(fileobj_or_path, offset, length, fn):
+    """Runs `fn(memoryview)` over bytes [offset, offset+length) without copying them."""
     if isinstance(fileobj_or_path, (str, os.PathLike)):
         with open(fileobj_or_path, "rb") as f:
-            return _sha256_span(f, offset, length)
+            return _span_view(f, offset, length, fn)
+    if length == 0:
+        return fn(memoryview(b""))
     try:
         fileno = fileobj_or_path.fileno()
     except (AttributeError, OSError, ValueError):
         fileno = None
-    if fileno is not None:
-        start = offset - offset % mmap.ALLOCATIONGRANULARITY
-        with mmap.mmap(fileno, length + offset - start, access=mmap.ACCESS_READ,
-                       offset=start) as view:
-            digest.update(memoryview(view)[offset - start:])
-        return digest.hexdigest()
-    fileobj_or_path.seek(offset)
-    remaining = length
-    while remaining:
-        chunk = fileobj_or_path.read(min(remaining, 16 << 20))
-        if not chunk:
-            break
-        digest.update(chunk)
-        remaining -= len(chunk)
-    return digest.hexdigest()
+    if fileno is None:
+        fileobj_or_path.seek(offset)
+        return fn(memoryview(fileobj_or_path.read(length)))
+    start = offset - offset % mmap.ALLOCATIONGRANULARITY
+    with mmap.mmap(fileno, length + offset - start, access=mmap.ACCESS_READ,
+                   offset=start) as mapped:
+        view = memoryview(mapped)
+        try:
+            return fn(view[offset - start:])
+        finally:
+            view.release()
 
 
-def _written_sha256(archive, name):
-    """SHA-256 of a member already written by `ArchiveWriter` (re-read from the page cache)."""
+def _digest(algorithm, view):
+    if algorithm == "crc32":
+        return f"{zlib.crc32(view):08x}"
+    if algorithm == "sha256":
+        return hashlib.sha256(view).hexdigest()
+    raise FileFormatError(f"Unknown checksum algorithm {algorithm!r} in metadata.json.")
+
+
+def _written_checksum(archive, name, algorithm):
+    """Checksum of a member already written by `ArchiveWriter` (re-read from page cache)."""
     raw = name.encode("utf-8")
     for entry in archive._entries:
         if entry[0] == raw:
-            size, offset, zip64 = entry[5], entry[6], entry[7]
+            crc, size, offset, zip64 = entry[4], entry[5], entry[6], entry[7]
+            if algorithm == "crc32":
+                return f"crc32:{crc:08x}"
             start = archive._base + offset + 30 + len(raw) + (20 if zip64 else 0)
             position = archive._fp.tell()
+            archive._fp.flush()
             try:
-                return _sha256_span(archive._fp, start, size)
+                return f"{algorithm}:" + _span_view(archive._fp, start, size,
+                                                    lambda v: _digest(algorithm, v))
             finally:
                 archive._fp.seek(position)
     raise KeyError(name)
@@ -75,17 +86,26 @@ def _assets_of(model):
     return [(p, o) for p, o in weights_walk.walk(model) if hasattr(o, "save_assets")]
 
 
-def save_model(model, target):
-    """Writes `model` to a `.keras` archive at `target` (a path or a writable file object)."""
+def save_model(model, target, weights_checksum="crc32"):
+    """Writes `model` to a `.keras` archive at `target` (a path or a writable file object).
+
+    `weights_checksum` chooses how `model.weights.h5` is fingerprinted in metadata.json:
+    `"crc32"` (default; free, since the zip already computes it) or `"sha256"` (tamper
+    evident, but ~90 MB/s on a CPU without SHA instructions). Small members always get
+    SHA-256.
+    """
     from kiln.saving.zip_writer import ArchiveWriter
 
+    if weights_checksum not in ("crc32", "sha256"):
+        raise ValueError(f"weights_checksum must be 'crc32' or 'sha256'. "
+                         f"Received: {weights_checksum!r}")
     config_bytes = json.dumps(serialize_keras_object(model)).encode("utf-8")
-    digests = {CONFIG: hashlib.sha256(config_bytes).hexdigest()}
+    checksums = {CONFIG: "sha256:" + hashlib.sha256(config_bytes).hexdigest()}
     with ArchiveWriter(target) as archive:
         archive.write_bytes(CONFIG, config_bytes)
         with archive.weights_writer() as h5:
             weights_io.save_state(model, h5)
-        digests[WEIGHTS] = _written_sha256(archive, WEIGHTS)
+        checksums[WEIGHTS] = _written_checksum(archive, WEIGHTS, weights_checksum)
         assets = _assets_of(model)
         if assets:
             with tempfile.TemporaryDirectory() as tmp:
@@ -94,18 +114,19 @@ def save_model(model, target):
                     os.makedirs(folder, exist_ok=True)
                     obj.save_assets(folder)
                 for name in archive.add_assets(tmp):
-                    digests[name] = _written_sha256(archive, name)
-        archive.write_json(METADATA, metadata(digests))
+                    checksums[name] = _written_checksum(archive, name, "sha256")
+        archive.write_json(METADATA, metadata(checksums))
     return target
 
 
-def metadata(digests):
+def metadata(checksums):
     from kiln import __version__
 
     return {
         "keras_version": KERAS_VERSION,
         "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
-        "kiln": {"version": __version__, "format_version": FORMAT_VERSION, "sha256": digests},
+        "kiln": {"version": __version__, "format_version": FORMAT_VERSION,
+                 "checksums": checksums},
     }
 
 
@@ -118,23 +139,26 @@ def _verify(archive, meta):
             f"{archive.what} was written with kiln archive format version "
             f"{info.get('format_version')!r}; this kiln reads up to {FORMAT_VERSION}. Upgrade kiln."
         )
-    digests = info.get("sha256")
-    if not isinstance(digests, dict):
-        return
-    for name, expected in digests.items():
+    checksums = info.get("checksums")
+    if not isinstance(checksums, dict):
+        raise FileFormatError(f"{archive.what}: metadata.json's kiln entry has no checksums.")
+    source = archive._path if archive._path is not None else archive._fp
+    for name, expected in checksums.items():
         if name not in archive:
             raise FileFormatError(
                 f"{archive.what}: metadata.json lists member {name!r}, which the archive lacks. "
                 "The file is damaged."
             )
+        if not isinstance(expected, str) or ":" not in expected:
+            raise FileFormatError(f"{archive.what}: malformed checksum for {name!r}.")
+        algorithm, value = expected.split(":", 1)
         offset, length = archive.member_span(name)
-        source = archive._path if archive._path is not None else archive._fp
-        actual = _sha256_span(source, offset, length)
-        if actual != expected:
+        actual = _span_view(source, offset, length, lambda v: _digest(algorithm, v))
+        if actual != value:
             raise FileFormatError(
-                f"{archive.what}: checksum mismatch in member {name!r} (SHA-256 expected "
-                f"{expected[:16]}…, found {actual[:16]}…). The file was modified or damaged "
-                "after it was saved; re-save or re-download it."
+                f"{archive.what}: checksum mismatch in member {name!r} ({algorithm} expected "
+                f"{value[:16]}, found {actual[:16]}). The file was modified or damaged after "
+                "it was saved; re-save or re-download it."
             )
 
 

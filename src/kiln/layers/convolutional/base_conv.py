@@ -97,10 +97,9 @@ def channel_spec(layer, channels):
 
 
 def config_with(layer, items):
-    """`Layer.get_config()` followed by `items`, with "activity_regularizer" placed where
-    `items` puts it (Keras writes it among the other regularizers, not at the end)."""
+    """`Layer.get_config()` updated with `items`. As in Keras, "activity_regularizer" sits
+    among the regularizers when it is None, and right after "dtype" when it is set."""
     config = Layer.get_config(layer)
-    config.pop("activity_regularizer", None)
     config.update(items)
     return config
 

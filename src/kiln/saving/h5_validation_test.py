@@ -1,0 +1,45 @@
+import h5py
+import numpy as np
+import pytest
+
+from kiln.errors import UnsafeFileError
+from kiln.saving.h5_validation import dataset_dtype_name, validate_h5_file
+
+
+@pytest.mark.parametrize("dtype,expected", [
+    ("<f2", ("float16", True)), ("<f4", ("float32", True)), (">f8", ("float64", False)),
+    ("<i1", ("int8", True)), ("<i8", ("int64", True)), ("<u2", ("uint16", True)),
+    ("?", ("bool", True)),
+])
+def test_numeric_types_are_named(tmp_path, dtype, expected):
+    with h5py.File(tmp_path / "t.h5", "w") as f:
+        f["x"] = np.zeros(3, dtype=dtype)
+        assert dataset_dtype_name(f["x"]) == expected
+
+
+def test_bfloat16_needs_its_marker(tmp_path):
+    with h5py.File(tmp_path / "t.h5", "w") as f:
+        f["x"] = np.zeros(3, dtype="V2")
+        assert dataset_dtype_name(f["x"])[0] is None
+        f["x"].attrs["dtype"] = "bfloat16"
+        assert dataset_dtype_name(f["x"]) == ("bfloat16", True)
+        f["y"] = np.zeros(3, dtype="V2")
+        f["y"].attrs["dtype"] = np.array([1, 2])  # a marker of the wrong kind
+        assert dataset_dtype_name(f["y"])[0] is None
+
+
+def test_vars_paths_and_empty_groups(tmp_path):
+    with h5py.File(tmp_path / "t.h5", "w") as f:
+        f.create_group("vars")
+        f.create_group("layers/input_layer/vars")
+        f["layers/dense/vars/0"] = np.zeros(2)
+        f.create_group("layers/no_vars_here")
+        assert validate_h5_file(f, 10_000, "t.h5") == {"", "layers/input_layer", "layers/dense"}
+
+
+def test_total_declared_size_must_fit_the_file(tmp_path):
+    with h5py.File(tmp_path / "t.h5", "w") as f:
+        for i in range(3):
+            f.create_dataset(f"v/vars/{i}", shape=(200_000,), dtype="f4")  # never written
+        with pytest.raises(UnsafeFileError, match="declare 2400000 bytes in total"):
+            validate_h5_file(f, 2_000, "t.h5")

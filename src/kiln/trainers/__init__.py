@@ -1,0 +1,25 @@
+"""Training (`kiln.trainers`): what `Model.compile/fit/evaluate/predict` run.
+
+`kiln.trainers.trainer` holds the functions the `Model` methods delegate to, with the
+same signatures (the model comes first).
+"""
+
+from kiln.trainers.trainer import (
+    compile,
+    compile_from_config,
+    evaluate,
+    fit,
+    get_compile_config,
+    model_metrics,
+    predict,
+    predict_on_batch,
+    reset_metrics,
+    test_on_batch,
+    train_on_batch,
+)
+
+__all__ = [
+    "compile", "compile_from_config", "evaluate", "fit", "get_compile_config",
+    "model_metrics", "predict", "predict_on_batch", "reset_metrics", "test_on_batch",
+    "train_on_batch",
+]

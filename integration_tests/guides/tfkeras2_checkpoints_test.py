@@ -244,7 +244,9 @@ def test_savedmodel_format(fake_mnist, capsys):
 
     # Check its architecture
     new_model.summary()
-    assert "Total params: 407,050" in capsys.readouterr().out
+    # tf.keras printed "Total params: 407,050"; Keras 3 adds the optimizer's variables to the
+    # total of a trained model, so only the trainable count is fixed.
+    assert "Trainable params: 407,050" in capsys.readouterr().out
 
     # The restored model is compiled with the same arguments as the original model.
     # Evaluate the restored model
@@ -278,7 +280,9 @@ def test_hdf5_format(fake_mnist, capsys):
 
     # Show the model architecture
     new_model.summary()
-    assert "Total params: 407,050" in capsys.readouterr().out
+    # tf.keras printed "Total params: 407,050"; Keras 3 adds the optimizer's variables to the
+    # total of a trained model, so only the trainable count is fixed.
+    assert "Trainable params: 407,050" in capsys.readouterr().out
 
     loss, acc = new_model.evaluate(test_images, test_labels, verbose=2)
     print('Restored model, accuracy: {:5.2f}%'.format(100 * acc))

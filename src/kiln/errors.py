@@ -12,6 +12,8 @@ __all__ = [
     "WeightsMismatchError",
     "DeserializationError",
     "UnsafeDeserializationError",
+    "ExportError",
+    "RevivedModelError",
 ]
 
 
@@ -93,4 +95,39 @@ class UnsafeDeserializationError(DeserializationError, ValueError):
     Fix: only if you trust the file's author, load with `safe_mode=False` or call
     `kiln.config.enable_unsafe_deserialization()`. Better: replace the lambda with a named,
     registered function and re-save.
+    """
+
+
+class ExportError(KilnError, ValueError):
+    """A model, layer or function could not be exported to an inference artifact.
+
+    Raised by `model.export()`, `kiln.export.ExportArchive` and `model.save("dir")` when:
+    the model was never built (so its input shapes are unknown); `input_signature` does not
+    match the inputs the model expects; or the Python code of a layer's `call()` cannot be
+    captured as a static program, typically because it branches on the *value* of a tensor:
+
+        def call(self, x):
+            if kiln.ops.sum(x) > 0:        # fails: the branch depends on data
+                return x
+            return -x
+
+    The message names the layer (or input) and says what to change. Fix: build the model
+    (call it on a batch) before exporting; pass an `input_signature` of `kiln.InputSpec`s
+    whose shapes and dtypes match the model's inputs; replace value-dependent `if`/`while`
+    with tensor ops (`kiln.ops.where(kiln.ops.sum(x) > 0, x, -x)`). A failed export never
+    leaves a partial artifact behind.
+    """
+
+
+class RevivedModelError(KilnError, NotImplementedError):
+    """A model revived from its exported inference program was asked to train.
+
+    `kiln.models.load_model("my_model")` falls back to the directory's exported program
+    when a class the model needs (e.g. a custom subclass) is not available. That revived
+    model can be called, and supports `predict()` and `evaluate()`, but it holds only a
+    frozen forward pass: no layers, no trainable variables, no gradients.
+
+    Fix: make the missing classes importable (register them with
+    `@kiln.saving.register_keras_serializable()` or pass `custom_objects=`) and load again
+    to get the full, trainable model.
     """

@@ -230,7 +230,11 @@ class Functional(Model):
             else:
                 for i, v in zip(out_ids, flatten(result)):
                     values[i] = v
-        return _fill(self._outputs_struct, values)
+        outputs = _fill(self._outputs_struct, values)
+        # Like Keras (`unpack_singleton`): `outputs=[y]` returns y itself.
+        if isinstance(outputs, (list, tuple)) and len(outputs) == 1:
+            return outputs[0]
+        return outputs
 
     def get_config(self):
         from kiln.models import functional_config

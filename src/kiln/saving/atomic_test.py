@@ -146,7 +146,7 @@ def test_sigkill_during_writes_never_damages_target(tmp_path):
             stdout=subprocess.PIPE,
         )
         assert child.stdout.readline().strip() == b"ready"
-        time.sleep(rng.uniform(0.0, 0.25))
+        time.sleep(rng.uniform(0.0, 0.2))
         child.send_signal(signal.SIGKILL)
         child.wait()
         child.stdout.close()

@@ -95,12 +95,13 @@ def load_untrusted_json(data, what, max_bytes=CONFIG_MAX_BYTES, max_depth=MAX_DE
     if isinstance(data, str):
         raise TypeError(f"load_untrusted_json expects bytes for {what}, received str. "
                         "Pass the raw file content (e.g. `path.read_bytes()`).")
-    data = bytes(data)
-    if len(data) > max_bytes:
+    size = memoryview(data).nbytes
+    if size > max_bytes:
         raise FileFormatError(
-            f"{what} is {len(data)} bytes, more than the {max_bytes}-byte limit for this "
+            f"{what} is {size} bytes, more than the {max_bytes}-byte limit for this "
             "file part. The file is damaged or was not written by Keras/kiln."
         )
+    data = bytes(data)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as err:

@@ -188,6 +188,8 @@ def restore_optimizer_weights(optimizer, group, keras_version, where):
     with torch.no_grad():
         for variable, dset in plan:
             variable.value.data.copy_(io.read_array(dset).reshape(variable.shape))
+    # The learning rate also comes from the optimizer config, so its absence loses nothing.
+    missing = [v for v in missing if v is not getattr(optimizer, "_learning_rate", None)]
     slot_entries = [n for n, _ in entries if _role(n)[0] == "slot"]
     if (unused or missing) and (slot_entries or unused):
         lines = [f"  {v.path:<40} not found in the file (kept its initial value)"
@@ -214,7 +216,7 @@ def _fits(variable, spec):
 
 
 def _slot_of(leaf):
-    for kind in _KNOWN_SLOTS:
+    for kind in sorted(_KNOWN_SLOTS, key=len, reverse=True):
         if leaf.endswith("_" + kind) and len(leaf) > len(kind) + 1:
             return leaf[: -len(kind) - 1], kind
     return None

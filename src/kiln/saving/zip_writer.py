@@ -268,6 +268,16 @@ class ArchiveWriter:
                 added.append(prefix + rel)
         return added
 
+    def written_member(self, name):
+        """`(data_offset, size, crc32)` of a finished member; `data_offset` is absolute in
+        the target file, so its bytes can be re-read (e.g. to hash them) before `close()`."""
+        raw = name.encode("utf-8")
+        for entry_raw, _, _, _, crc, size, offset, zip64 in self._entries:
+            if entry_raw == raw:
+                start = self._base + offset + _LOCAL.size + len(raw) + (20 if zip64 else 0)
+                return start, size, crc
+        raise KeyError(f"No finished member {name!r} in {self.what}.")
+
     # -- finishing -----------------------------------------------------------------------
 
     def _write_central_directory(self):

@@ -3,6 +3,7 @@ import os
 import struct
 import subprocess
 import zipfile
+import zlib
 
 import numpy as np
 import pytest
@@ -57,9 +58,14 @@ def test_unzip_accepts_archive(tmp_path):
     assert result.returncode == 0 and "No errors detected" in result.stdout
 
 
-def test_bytesio_target_and_prefix_offset():
+@pytest.mark.parametrize("prefix", [b"", b"#!/bin/sh\nexit 0\n"])
+def test_bytesio_target_with_and_without_prefix(prefix):
     buffer = io.BytesIO()
+    buffer.write(prefix)
     kernel = _write(buffer)
+    assert buffer.getvalue().startswith(prefix)
+    with zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as zf:
+        assert zf.testzip() is None
     with ArchiveReader(io.BytesIO(buffer.getvalue())) as archive, archive.open_weights() as w:
         np.testing.assert_array_equal(w.get("layers/dense")[0], kernel.numpy())
 
@@ -76,6 +82,21 @@ def test_zip64_header_of_streamed_member_is_patched(tmp_path):
     assert struct.unpack_from("<II", data, header + 18) == (0xFFFFFFFF, 0xFFFFFFFF)
     assert struct.unpack_from("<HHQQ", data, header + 30 + name_len) == (1, 16, length, length)
     assert data[offset:offset + 8] == b"\x89HDF\r\n\x1a\n"
+
+
+def test_written_member_locates_bytes_before_close():
+    buffer = io.BytesIO()
+    with ArchiveWriter(buffer) as zw:
+        zw.write_bytes("config.json", b'{"k": 1}')
+        with zw.weights_writer() as h5:
+            h5.put("a", [np.zeros(3)])
+        start, size, crc = zw.written_member("model.weights.h5")
+        assert buffer.getvalue()[start:start + 8] == b"\x89HDF\r\n\x1a\n"
+        assert crc == zlib.crc32(buffer.getvalue()[start:start + size])
+        start, size, _ = zw.written_member("config.json")
+        assert buffer.getvalue()[start:start + size] == b'{"k": 1}'
+        with pytest.raises(KeyError):
+            zw.written_member("metadata.json")
 
 
 def test_failure_keeps_previous_archive(tmp_path):

@@ -41,9 +41,9 @@ def test_tty_redraws_in_place_with_colours(monkeypatch):
 
 
 def test_verbose_2_one_summary_line(monkeypatch):
-    text = _run(2, [[("loss", 2.0)], [("loss", 4.0)]], target=2, monkeypatch=monkeypatch)
+    text = _run(2, [[("loss", 2.0)], [("loss", 4.0)], []], target=3, monkeypatch=monkeypatch)
     # Values not declared stateful are averaged over steps, as in Keras.
-    assert re.fullmatch(r"2/2 - 0s - \d+us/step - loss: 3\.0000\n", text)
+    assert re.fullmatch(r"3/3 - 0s - \d+us/step - loss: 3\.0000\n", text)
 
 
 def test_verbose_0_is_silent_and_tiny_values_use_scientific_notation(monkeypatch):

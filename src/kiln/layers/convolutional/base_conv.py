@@ -7,7 +7,6 @@ which is also the layout of weight files. Each call views it as torch's
 the view is always current, also while training).
 """
 
-import torch
 import torch.nn.functional as F
 
 from kiln import activations, constraints, initializers, regularizers
@@ -212,4 +211,3 @@ class BaseConv(Layer):
         })
 
 
-__all__ = ["BaseConv"]

@@ -9,8 +9,6 @@ Keras's conventions, stated once:
   odd cell at the end).
 """
 
-import math
-
 _CHANNELS = ("channels_last", "channels_first")
 
 
@@ -72,8 +70,10 @@ def standardize_data_format(data_format):
 def same_padding(size, kernel, stride, dilation=1):
     """`(before, after)` cells that `padding="same"` adds to an axis of length `size`."""
     effective = (kernel - 1) * dilation + 1
-    out = -(-size // stride)
-    total = max(0, (out - 1) * stride + effective - size)
+    if stride == 1:  # independent of `size` (keeps traced/exported graphs shape-generic)
+        total = effective - 1
+    else:
+        total = max(0, (-(-size // stride) - 1) * stride + effective - size)
     return total // 2, total - total // 2
 
 
@@ -143,7 +143,3 @@ def flat_pad(pads):
     for before, after in reversed(pads):
         out.extend((before, after))
     return tuple(out)
-
-
-def prod(values):
-    return math.prod(values)

@@ -80,7 +80,7 @@ class Merge(Layer):
             )
         inputs = list(inputs)
         max_rank = max(x.dim() for x in inputs)
-        if any(x.dim() != max_rank for x in inputs):
+        if self._reshape_required and any(x.dim() != max_rank for x in inputs):
             inputs = [x.reshape((x.shape[0],) + (1,) * (max_rank - x.dim()) + tuple(x.shape[1:]))
                       if x.dim() >= 1 else x for x in inputs]
         return self._merge_function(inputs)

@@ -112,7 +112,7 @@ class LayerNormalization(Layer):
                 shift = shift + beta.reshape(broadcast)
             outputs = x * inv + shift
         target = dtypes.to_torch(self.compute_dtype)
-        if original.is_floating_point() and original != target:
+        if original.is_floating_point and original != target:
             outputs = outputs.to(original)
         return outputs.to(target)
 

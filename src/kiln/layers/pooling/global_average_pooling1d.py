@@ -25,7 +25,9 @@ class GlobalAveragePooling1D(BaseGlobalPooling):
         axis = self._axes[0]
         if mask is None:
             return inputs.mean(dim=axis, keepdim=self.keepdims)
-        weights = torch.as_tensor(mask, device=inputs.device).to(inputs.dtype).unsqueeze(2 if self.data_format == "channels_last" else 1)
+        feature_axis = 2 if self.data_format == "channels_last" else 1
+        weights = torch.as_tensor(mask, device=inputs.device).to(inputs.dtype)
+        weights = weights.unsqueeze(feature_axis)
         total = (inputs * weights).sum(dim=axis, keepdim=self.keepdims)
         return total / weights.sum(dim=axis, keepdim=self.keepdims)
 

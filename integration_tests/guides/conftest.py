@@ -5,9 +5,12 @@
   and after the test, and seeds the random generators.
 - `fake_mnist`: writes a small, learnable stand-in for `mnist.npz` into a temporary
   `$KILN_HOME/datasets/` and blocks network access, so `kiln.datasets.mnist.load_data()`
-  finds it cached and can never download.
+  finds it cached and can never download. kiln checks the cached file against the real
+  file's SHA-256, so the fixture swaps in the stand-in's digest (as kiln's own
+  `mnist_test.py` does).
 """
 
+import hashlib
 import socket
 
 import numpy as np
@@ -58,8 +61,10 @@ def write_fake_mnist(path, n_train=MNIST_TRAIN, n_test=MNIST_TEST, seed=0):
 def fake_mnist(tmp_path_factory, monkeypatch):
     home = tmp_path_factory.mktemp("kiln_home")
     (home / "datasets").mkdir()
-    write_fake_mnist(home / "datasets" / "mnist.npz")
+    path = home / "datasets" / "mnist.npz"
+    write_fake_mnist(path)
     monkeypatch.setenv("KILN_HOME", str(home))
+    monkeypatch.setattr(keras.datasets.mnist, "SHA256", hashlib.sha256(path.read_bytes()).hexdigest())
 
     def no_network(*args, **kwargs):
         raise RuntimeError("guide tests must not use the network (mnist.npz should be cached)")

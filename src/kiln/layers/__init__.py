@@ -1,9 +1,6 @@
 """Layers: the building blocks of models. Every layer is a `torch.nn.Module`."""
 
-try:
-    from kiln.layers.core.dense import Dense
-except ImportError:  # TEMP while helpers build activations
-    pass
+from kiln.layers.core.dense import Dense
 from kiln.layers.core.input_layer import Input, InputLayer
 from kiln.layers.input_spec import InputSpec
 from kiln.layers.layer import Layer

@@ -274,7 +274,7 @@ def test_using_a_custom_object_scope():
 # "Model serialization"
 # --------------------------------------------------------------------------------------
 
-@needs("serialization")
+@needs("training", "serialization")
 def test_in_memory_model_cloning():
     # rev A + rev B: `model` is the custom model of the previous cells.
     CustomLayer, custom_fn, get_model, train_model = define_registered_custom_objects()

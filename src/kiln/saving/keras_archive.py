@@ -62,21 +62,16 @@ def _digest(algorithm, view):
 
 def _written_checksum(archive, name, algorithm):
     """Checksum of a member already written by `ArchiveWriter` (re-read from page cache)."""
-    raw = name.encode("utf-8")
-    for entry in archive._entries:
-        if entry[0] == raw:
-            crc, size, offset, zip64 = entry[4], entry[5], entry[6], entry[7]
-            if algorithm == "crc32":
-                return f"crc32:{crc:08x}"
-            start = archive._base + offset + 30 + len(raw) + (20 if zip64 else 0)
-            position = archive._fp.tell()
-            archive._fp.flush()
-            try:
-                return f"{algorithm}:" + _span_view(archive._fp, start, size,
-                                                    lambda v: _digest(algorithm, v))
-            finally:
-                archive._fp.seek(position)
-    raise KeyError(name)
+    start, size, crc = archive.written_member(name)
+    if algorithm == "crc32":
+        return f"crc32:{crc:08x}"
+    position = archive._fp.tell()
+    archive._fp.flush()
+    try:
+        return f"{algorithm}:" + _span_view(archive._fp, start, size,
+                                            lambda v: _digest(algorithm, v))
+    finally:
+        archive._fp.seek(position)
 
 
 def _assets_of(model):

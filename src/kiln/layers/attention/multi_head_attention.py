@@ -1,8 +1,10 @@
 """`MultiHeadAttention` (Vaswani et al., 2017), with Keras 3's sublayers and weights.
 
-The projections are `EinsumDense` sublayers named as in Keras (`_query_dense`,
-`_key_dense`, `_value_dense`, `_output_dense`, built with the layer names `query`, `key`,
-`value`, `attention_output`), so `layer.weights` has Keras's order and shapes:
+The projections are `EinsumDense` sublayers as in Keras: attributes `query_dense`,
+`key_dense`, `value_dense`, `output_dense` (also reachable as Keras's `_query_dense`, ...;
+the public names are their weight-file paths, as in Keras-written files), with the layer
+names `query`, `key`, `value`, `attention_output`, so `layer.weights` has Keras's order
+and shapes:
 query kernel `(dim, heads, key_dim)` and bias `(heads, key_dim)`, ..., output kernel
 `(heads, value_dim, out_dim)` and bias `(out_dim,)`.
 
@@ -190,10 +192,12 @@ class MultiHeadAttention(Layer):
     dropout = property(lambda self: self._dropout)
     use_bias = property(lambda self: self._use_bias)
     attention_axes = property(lambda self: self._attention_axes)
-    query_dense = property(lambda self: self._query_dense)
-    key_dense = property(lambda self: self._key_dense)
-    value_dense = property(lambda self: self._value_dense)
-    output_dense = property(lambda self: self._output_dense)
+    # The projections live under Keras's public names (`query_dense`, ...), which are
+    # also their paths in weight files; Keras's private names are aliases.
+    _query_dense = property(lambda self: self.query_dense)
+    _key_dense = property(lambda self: self.key_dense)
+    _value_dense = property(lambda self: self.value_dense)
+    _output_dense = property(lambda self: self.output_dense)
 
     # -- build -------------------------------------------------------------------------
     def _sublayer_kwargs(self):
@@ -225,22 +229,22 @@ class MultiHeadAttention(Layer):
                 f"Received: value_shape={tuple(value_shape)} and key_shape={tuple(key_shape)}"
             )
         heads = self._num_heads
-        self._query_dense = self._projection(len(query_shape), [heads, self._key_dim], "query")
-        self._query_dense.build(query_shape)
-        self._key_dense = self._projection(len(key_shape), [heads, self._key_dim], "key")
-        self._key_dense.build(key_shape)
+        self.query_dense = self._projection(len(query_shape), [heads, self._key_dim], "query")
+        self.query_dense.build(query_shape)
+        self.key_dense = self._projection(len(key_shape), [heads, self._key_dim], "key")
+        self.key_dense.build(key_shape)
         if self._use_gate:
             self._gate_dense = self._projection(len(query_shape), [heads, self._value_dim],
                                                 "gate", activation="sigmoid")
             self._gate_dense.build(query_shape)
-        self._value_dense = self._projection(len(value_shape), [heads, self._value_dim],
+        self.value_dense = self._projection(len(value_shape), [heads, self._value_dim],
                                              "value")
-        self._value_dense.build(value_shape)
+        self.value_dense.build(value_shape)
         self._build_attention(len(value_shape) + 1)
-        self._output_dense = self._make_output_dense(query_shape)
-        dense_input_shape = list(self._query_dense.compute_output_shape(query_shape))
+        self.output_dense = self._make_output_dense(query_shape)
+        dense_input_shape = list(self.query_dense.compute_output_shape(query_shape))
         dense_input_shape[-1] = self._value_dim
-        self._output_dense.build(tuple(dense_input_shape))
+        self.output_dense.build(tuple(dense_input_shape))
 
     def _make_output_dense(self, query_shape):
         output_shape = self._output_shape if self._output_shape else [query_shape[-1]]
@@ -294,15 +298,15 @@ class MultiHeadAttention(Layer):
                 query, value, query_mask=query_mask, value_mask=value_mask, key_mask=key_mask,
                 attention_mask=attention_mask, use_causal_mask=use_causal_mask)
         gate = self._gate_dense(query) if self._use_gate else None
-        query = self._query_dense(query)
-        key = self._key_dense(key)
-        value = self._value_dense(value)
+        query = self.query_dense(query)
+        key = self.key_dense(key)
+        value = self.value_dense(value)
         extra = {"use_causal_mask": True} if causal_only else {}
         output, scores = self._compute_attention(
             query, key, value, attention_mask, training, return_attention_scores, **extra)
         if gate is not None:
             output = output * gate
-        output = self._output_dense(output)
+        output = self.output_dense(output)
         if return_attention_scores:
             return output, scores
         return output

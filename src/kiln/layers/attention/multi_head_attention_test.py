@@ -118,3 +118,33 @@ def test_invalid_arguments():
         layers.MultiHeadAttention(2, 2).build((2, 3, 4), (2, 5, 4), (2, 6, 4))
     with pytest.raises(ValueError, match="flash attention"):
         layers.MultiHeadAttention(2, 2, dropout=0.1, flash_attention=True)
+
+
+def _transformer_block(lib):
+    """The same model built with `keras` or `kiln` (their APIs are the same)."""
+    q, v, ids = lib.Input((5, 8)), lib.Input((6, 8)), lib.Input((5,), dtype="int32")
+    x = lib.layers.Add()([q, lib.layers.Embedding(10, 8)(ids)])
+    a = lib.layers.MultiHeadAttention(2, 4, dropout=0.1, use_gate=True)(
+        x, v, use_causal_mask=True)
+    a = lib.layers.LayerNormalization()(lib.layers.Dropout(0.2)(a))
+    a = lib.layers.BatchNormalization()(a)
+    a = lib.layers.Concatenate()([a, q])
+    a = lib.layers.PReLU()(lib.layers.ReLU(max_value=3.0)(lib.layers.Rescaling(0.5, 1.0)(a)))
+    a = lib.layers.EinsumDense("abc,cd->abd", (5, 3), bias_axes="d", activation="tanh")(a)
+    a = lib.layers.Softmax()(lib.layers.LeakyReLU()(a))
+    return lib.Model([q, v, ids], [a, lib.layers.Dot(axes=(1, 1))([a, q])])
+
+
+@pytest.mark.parametrize("writer", ["keras", "kiln"])
+def test_keras_files_cross_both_ways(writer):
+    keras = oracle.keras()
+    libs = {"keras": keras, "kiln": kiln}
+    reader = "kiln" if writer == "keras" else "keras"
+    data = [oracle.random((2, 5, 8)), oracle.random((2, 6, 8), 1),
+            np.random.default_rng(2).integers(0, 10, (2, 5)).astype("int32")]
+    model = _transformer_block(libs[writer])
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "block.keras")
+        model.save(path)
+        loaded = libs[reader].saving.load_model(path)
+    oracle.assert_close(loaded(data), model(data))

@@ -1,0 +1,254 @@
+"""Tracing a kiln function into a `torch.export` program, with errors that name the layer.
+
+kiln layers are `torch.nn.Module`s, but their variables live on `kiln.Variable` objects
+that also register the same tensors with torch. `torch.export` (non-strict) swaps the
+module's registered parameters for tracing proxies; `_bound_variables` points each
+Variable at whatever its module currently holds, so the traced program reads weights as
+parameters (lifted into its state dict) instead of baking them in as constants.
+"""
+
+import contextlib
+import os
+import warnings
+
+import torch
+
+from kiln.core import call_context
+from kiln.core.tensor import EagerTensor
+from kiln.errors import ExportError
+from kiln.export import signatures
+from kiln.layers.input_spec import InputSpec
+
+
+class EndpointModule(torch.nn.Module):
+    """The plain `torch.nn.Module` that gets traced: `forward(*args)` runs `fn` for inference.
+
+    The tracked layers become submodules (named after the layers), so their variables are
+    the program's parameters and buffers. `fn` runs with kiln's call context marking
+    inference (`training=False`) and returns plain tensors.
+    """
+
+    def __init__(self, fn, resources):
+        super().__init__()
+        used = set()
+        for resource in resources:
+            name = str(getattr(resource, "name", None) or type(resource).__name__.lower())
+            name = name.replace(".", "_").replace("/", "_") or "module"
+            base, n = name, 1
+            while name in used or hasattr(torch.nn.Module, name):
+                name, n = f"{base}_{n}", n + 1
+            used.add(name)
+            self.add_module(name, resource)
+        object.__setattr__(self, "_endpoint_fn", fn)
+
+    def forward(self, *args):
+        with inference_scope(self):
+            return _plain(self._endpoint_fn(*args))
+
+
+class FlatEndpointModule(torch.nn.Module):
+    """Takes the signature's leaves as flat positional tensors (for ONNX)."""
+
+    def __init__(self, inner, signature):
+        super().__init__()
+        self.inner = inner
+        object.__setattr__(self, "_signature", signature)
+
+    def forward(self, *flat):
+        return self.inner(*signatures.unflatten(tuple(self._signature), flat))
+
+
+@contextlib.contextmanager
+def inference_scope(root):
+    """kiln's call context for an exported call: nested depth, training off, bound variables."""
+    ctx = call_context.get()
+    depth, training = ctx.depth, ctx.training
+    ctx.depth += 1
+    ctx.training = False
+    try:
+        with _bound_variables(root):
+            yield
+    finally:
+        ctx.depth, ctx.training = depth, training
+
+
+@contextlib.contextmanager
+def _bound_variables(root):
+    from kiln.layers.layer import Layer
+
+    swapped = []
+    try:
+        for module in root.modules():
+            if not isinstance(module, Layer):
+                continue
+            for key, variable in module._variable_keys.items():
+                current = module._parameters.get(key)
+                if current is None:
+                    current = module._buffers.get(key)
+                if current is not None and current is not variable._value:
+                    swapped.append((variable, variable._value))
+                    variable._value = current
+        yield
+    finally:
+        for variable, value in reversed(swapped):
+            variable._value = value
+
+
+def _plain(outputs):
+    if isinstance(outputs, EagerTensor):
+        return outputs.as_subclass(torch.Tensor)
+    if isinstance(outputs, (list, tuple)):
+        return type(outputs)(_plain(o) for o in outputs)
+    if isinstance(outputs, dict):
+        return {k: _plain(v) for k, v in outputs.items()}
+    if outputs is None or isinstance(outputs, torch.Tensor):
+        return outputs
+    from kiln.core.variable import Variable
+
+    if isinstance(outputs, Variable):
+        return outputs.value
+    raise ExportError(
+        f"An exported function must return tensors (or lists/dicts of tensors); it returned "
+        f"a {type(outputs).__name__}. Return kiln/torch tensors from the endpoint function."
+    )
+
+
+def trace(fn, resources, signature, endpoint):
+    """Exports `fn(*signature)` with `torch.export`; returns `(program, inputs, outputs)`.
+
+    `inputs` is the signature with the dimensions the program actually keeps dynamic;
+    `outputs` the output spec structure read from the program.
+    """
+    module = EndpointModule(fn, resources)
+    module.eval()
+    args = signatures.sample_args(signature)
+    dims = signatures.dynamic_shapes(signature)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            program = torch.export.export(module, args, dynamic_shapes=dims, strict=False)
+    except ExportError:
+        raise
+    except Exception as err:  # torch raises many types; each becomes one clear ExportError
+        raise translate(err, endpoint, signature) from err
+    inputs = _traced_inputs(program, signature, endpoint)
+    return program, inputs, _traced_outputs(program)
+
+
+def _placeholder_shapes(program):
+    user = set(program.graph_signature.user_inputs)
+    return [tuple(n.meta["val"].shape) for n in program.graph.nodes
+            if n.op == "placeholder" and n.name in user]
+
+
+def _dims(shape):
+    return tuple(d if isinstance(d, int) else None for d in shape)
+
+
+def _traced_inputs(program, signature, endpoint):
+    shapes = _placeholder_shapes(program)
+    leaves = signatures.flatten(tuple(signature))
+    if len(shapes) != len(leaves):  # an input the function never reads is still an input
+        return signature
+    traced = []
+    for (path, spec), shape in zip(signatures.leaf_paths(tuple(signature), "args"), shapes):
+        dims = _dims(shape)
+        fixed = [i for i, (want, got) in enumerate(zip(spec.shape, dims))
+                 if want is None and got is not None]
+        if fixed:
+            warnings.warn(
+                f"Endpoint '{endpoint}': input {path} was declared with shape {spec.shape}, "
+                f"but the traced program only supports size(s) "
+                f"{[dims[i] for i in fixed]} on axis/axes {fixed} (the model's code fixes "
+                "them). The artifact records the fixed sizes.", stacklevel=4)
+        traced.append(InputSpec(shape=tuple(spec.shape[i] if spec.shape[i] is not None
+                                            else dims[i] for i in range(len(dims))),
+                                dtype=spec.dtype, name=spec.name))
+    return list(signatures.unflatten(tuple(signature), traced))
+
+
+def _traced_outputs(program):
+    from torch.utils import _pytree
+
+    from kiln.core import dtypes
+
+    output_node = next(n for n in program.graph.nodes if n.op == "output")
+    user_outputs = program.graph_signature.user_outputs
+    nodes = [a for a in output_node.args[0] if getattr(a, "name", None) in user_outputs] \
+        if len(output_node.args[0]) != len(user_outputs) else list(output_node.args[0])
+    specs = []
+    for node in nodes:
+        val = node.meta.get("val") if hasattr(node, "meta") else None
+        if isinstance(val, torch.Tensor):
+            specs.append(InputSpec(shape=_dims(val.shape), dtype=dtypes.standardize(val.dtype)))
+        else:
+            specs.append(None)
+    structure = _pytree.tree_unflatten(specs, program.call_spec.out_spec)
+    return _pytree_to_builtin(structure)
+
+
+def _pytree_to_builtin(x):
+    if isinstance(x, dict):
+        return {k: _pytree_to_builtin(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return type(x)(_pytree_to_builtin(v) for v in x) if type(x) in (list, tuple) \
+            else list(_pytree_to_builtin(v) for v in x)
+    return x
+
+
+# -- errors ----------------------------------------------------------------------------------
+_DATA_DEPENDENT = ("data-dependent", "data dependent", "GuardOnDataDependentSymNode",
+                   "Could not guard on data-dependent", "Could not extract specialized integer")
+
+
+def _where(err):
+    """`(layer, "file:line")` of the innermost kiln layer `call` active when `err` was raised."""
+    from kiln.layers.layer import Layer
+
+    layer, location, user_line = None, None, None
+    tb = err.__traceback__
+    torch_dir = os.path.dirname(torch.__file__)
+    while tb is not None:
+        frame = tb.tb_frame
+        owner = frame.f_locals.get("self")
+        filename = frame.f_code.co_filename
+        if isinstance(owner, Layer) and frame.f_code.co_name == "call":
+            layer = owner
+            location = f"{filename}:{tb.tb_lineno}"
+        if not filename.startswith(torch_dir) and "/kiln/export/" not in filename:
+            user_line = f"{filename}:{tb.tb_lineno}"
+        tb = tb.tb_next
+    return layer, location or user_line
+
+
+def translate(err, endpoint, signature):
+    """Turns a tracing failure into an ExportError naming the layer and the fix."""
+    layer, location = _where(err)
+    where = f"layer '{layer.name}' ({type(layer).__name__}.call, {location})" if layer \
+        else (f"the endpoint function ({location})" if location else "the endpoint function")
+    text = f"{type(err).__name__}: {err}"
+    first = text.strip().splitlines()[0][:500]
+    specs = "; ".join(f"{p}: {signatures.describe_spec(s)}"
+                      for p, s in signatures.leaf_paths(tuple(signature), "args"))
+    if any(marker in text for marker in _DATA_DEPENDENT):
+        return ExportError(
+            f"Cannot export endpoint '{endpoint}': {where} uses Python control flow that "
+            "depends on the values in a tensor (an `if`/`while` on a tensor, `bool(t)`, "
+            "`t.item()`, or a shape computed from data). An exported program is a fixed "
+            "graph and cannot represent that. Rewrite the branch with tensor operations "
+            "(e.g. `kiln.ops.where(cond, a, b)`), or move it out of `call()`.\n"
+            f"torch reported: {first}")
+    if "Constraints violated" in text or "specialized" in text and "batch" in text:
+        detail = "\n".join(line for line in text.splitlines()[1:6] if line.strip())
+        return ExportError(
+            f"Cannot export endpoint '{endpoint}' with a dynamic batch dimension: {where} "
+            "needs the batch size to be a fixed number (it uses it as a Python int, e.g. in "
+            "a reshape). Either make that code batch-agnostic (use -1 in reshapes, "
+            "`kiln.ops.shape(x)[0]`), or fix the batch in the signature: "
+            "`input_signature=[kiln.InputSpec(shape=(N, ...))]`.\n"
+            f"torch reported: {first}\n{detail}")
+    return ExportError(
+        f"Cannot export endpoint '{endpoint}': tracing failed in {where} with input "
+        f"signature ({specs}).\n{first}\n"
+        "Check that input_signature matches what the model expects (shapes, dtypes, number "
+        "of inputs), and that the model runs on such inputs: call it once on data first.")

@@ -3,6 +3,9 @@
 - `guide_session` (autouse): `chdir` into the test's `tmp_path`, so every file an example
   writes stays there; resets automatic layer names and the custom-object registry before
   and after the test, and seeds the random generators.
+- `one_torch_thread` (autouse, per module): the examples run many tiny ops, which are
+  several times faster on one intra-op thread than on a contended pool; the previous
+  thread count is restored afterwards.
 - `fake_mnist`: writes a small, learnable stand-in for `mnist.npz` into a temporary
   `$KILN_HOME/datasets/` and blocks network access, so `kiln.datasets.mnist.load_data()`
   finds it cached and can never download. kiln checks the cached file against the real
@@ -15,6 +18,7 @@ import socket
 
 import numpy as np
 import pytest
+import torch
 
 import kiln as keras
 
@@ -25,6 +29,14 @@ MNIST_TEST = 200
 def _reset_session():
     keras.utils.clear_session()
     keras.saving.get_custom_objects().clear()
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_torch_thread():
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
 
 
 @pytest.fixture(autouse=True)

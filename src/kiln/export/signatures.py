@@ -296,6 +296,8 @@ def from_json(data, where="manifest"):
 
 # -- printing -------------------------------------------------------------------------------
 def describe_spec(spec):
+    if spec is None or spec.dtype is None:
+        return "non-tensor value"
     shape = "(" + ", ".join("None" if d is None else str(d) for d in spec.shape) + \
         ("," if len(spec.shape) == 1 else "") + ")"
     return f"{spec.dtype} Tensor, shape={shape}"

@@ -126,7 +126,7 @@ def trace(fn, resources, signature, endpoint):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            program = torch.export.export(module, args, dynamic_shapes=dims, strict=False)
+            program = torch.export.export(module, args, dynamic_shapes=(dims,), strict=False)
     except ExportError:
         raise
     except Exception as err:  # torch raises many types; each becomes one clear ExportError

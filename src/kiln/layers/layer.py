@@ -382,6 +382,11 @@ class Layer(torch.nn.Module):
                     kwargs["training"] = previous_training
             else:
                 ctx.training = bool(training)
+        elif "training" in kwargs:
+            # `call()` takes no `training`: it still reaches sublayers via the context.
+            training = kwargs.pop("training")
+            if training is not None:
+                ctx.training = bool(training)
         if outermost and ctx.loss_layers:
             for layer in ctx.loss_layers:
                 layer._losses.clear()

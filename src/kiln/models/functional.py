@@ -161,7 +161,8 @@ class Functional(Model):
 
     @property
     def layers(self):
-        return [op for op in self._operations if isinstance(op, Layer)]
+        return [op for op in self._operations
+                if isinstance(op, Layer) and not getattr(op, "_is_operation", False)]
 
     @property
     def input_shape(self):

@@ -27,7 +27,7 @@ _HINTS = {
     "layers": "layers", "initializers": "initializers", "regularizers": "regularizers",
     "constraints": "constraints", "losses": "losses", "metrics": "metrics",
     "optimizers": "optimizers", "schedules": "schedules", "learning_rate_schedule": "schedules",
-    "models": "models", "dtype_policies": "dtype_policies", "ops": "layers",
+    "models": "models", "dtype_policies": "dtype_policies", "ops": "ops",
     "random": "random",
 }
 _SEARCH_ORDER = ("layers", "models", "dtype_policies", "initializers", "regularizers",
@@ -39,6 +39,8 @@ _SPECIAL = {
 
 
 def _load(table):
+    if table == "ops":
+        return {}
     module_name = "kiln.optimizers.schedules" if table == "schedules" else f"kiln.{table}"
     try:
         module = importlib.import_module(module_name)
@@ -50,13 +52,10 @@ def _load(table):
 @functools.lru_cache(maxsize=None)
 def table(name):
     objects = _load(name)
-    if name == "layers":
-        try:
-            from kiln.layers.core import tensor_ops
+    if name == "ops":
+        from kiln.layers.core import tensor_ops
 
-            objects.update(tensor_ops.ALL_OBJECTS)
-        except ImportError:
-            pass
+        return dict(tensor_ops.ALL_OBJECTS)
     if name == "models":
         from kiln.dtype_policies import DTypePolicy
 

@@ -24,7 +24,8 @@ class ReLU(Layer):
         super().__init__(**kwargs)
         if max_value is not None and max_value < 0.0:
             raise ValueError(
-                f"ReLU expects `max_value` to be None or non-negative. Received: max_value={max_value}"
+                "ReLU expects `max_value` to be None or non-negative. "
+                f"Received: max_value={max_value}"
             )
         if negative_slope is None or negative_slope < 0.0:
             raise ValueError(
@@ -33,7 +34,8 @@ class ReLU(Layer):
             )
         if threshold is None or threshold < 0.0:
             raise ValueError(
-                f"ReLU expects `threshold` to be a non-negative number. Received: threshold={threshold}"
+                "ReLU expects `threshold` to be a non-negative number. "
+                f"Received: threshold={threshold}"
             )
         self.max_value = max_value
         self.negative_slope = negative_slope

@@ -1,0 +1,108 @@
+"""Forward-pass overhead of kiln layers against the same stack written in plain torch.
+
+Prints, for an MLP, a small CNN and an attention block, the time per forward pass of the
+kiln model (eager `model(x)`), of the same computation as torch.nn modules, and the ratio.
+Both share the weights, so they do exactly the same arithmetic.
+
+Usage: python benchmarks/forward.py [--repeats 200]
+"""
+
+import argparse
+import time
+
+import torch
+
+import kiln
+
+
+def timeit(fn, repeats):
+    with torch.no_grad():
+        for _ in range(10):
+            fn()
+        best = float("inf")
+        for _ in range(5):
+            t = time.perf_counter()
+            for _ in range(repeats):
+                fn()
+            best = min(best, (time.perf_counter() - t) / repeats)
+    return best
+
+
+def mlp():
+    inp = kiln.Input((784,))
+    x = kiln.layers.Dense(512, activation="relu")(inp)
+    x = kiln.layers.Dense(256, activation="relu")(x)
+    model = kiln.Model(inp, kiln.layers.Dense(10)(x))
+    ks = [l for l in model.layers if l.weights]
+    ref = torch.nn.Sequential(torch.nn.Linear(784, 512), torch.nn.ReLU(), torch.nn.Linear(512, 256),
+                              torch.nn.ReLU(), torch.nn.Linear(256, 10))
+    for lin, layer in zip([ref[0], ref[2], ref[4]], ks):
+        lin.weight.data = layer.kernel.value.data.T
+        lin.bias.data = layer.bias.value.data
+    return model, ref, torch.randn(64, 784)
+
+
+def cnn():
+    inp = kiln.Input((32, 32, 3))
+    x = kiln.layers.Conv2D(16, 3, padding="same", activation="relu")(inp)
+    x = kiln.layers.MaxPooling2D()(x)
+    x = kiln.layers.Conv2D(32, 3, padding="same", activation="relu")(x)
+    x = kiln.layers.GlobalAveragePooling2D()(x)
+    model = kiln.Model(inp, kiln.layers.Dense(10)(x))
+    c1, c2, d = [l for l in model.layers if l.weights]
+
+    class Ref(torch.nn.Module):
+        def forward(self, x):
+            x = x.permute(0, 3, 1, 2)
+            x = torch.relu(torch.nn.functional.conv2d(x, c1.kernel.value.permute(3, 2, 0, 1),
+                                                      c1.bias.value, padding=1))
+            x = torch.nn.functional.max_pool2d(x, 2)
+            x = torch.relu(torch.nn.functional.conv2d(x, c2.kernel.value.permute(3, 2, 0, 1),
+                                                      c2.bias.value, padding=1))
+            x = x.mean(dim=(2, 3))
+            return torch.addmm(d.bias.value, x, d.kernel.value)
+
+    return model, Ref(), torch.randn(32, 32, 32, 3)
+
+
+def attention():
+    q = kiln.Input((16, 64))
+    mha = kiln.layers.MultiHeadAttention(num_heads=4, key_dim=16)
+    norm = kiln.layers.LayerNormalization()
+    model = kiln.Model(q, norm(q + mha(q, q)))
+
+    class Ref(torch.nn.Module):
+        def forward(self, x):
+            def proj(layer, t):
+                out = torch.einsum("abc,cde->abde", t, layer.kernel.value)
+                return out + layer.bias.value
+
+            qh = proj(mha._query_dense, x) * (1.0 / 4.0)
+            kh = proj(mha._key_dense, x)
+            vh = proj(mha._value_dense, x)
+            scores = torch.softmax(torch.einsum("aecd,abcd->acbe", kh, qh), dim=-1)
+            ctx = torch.einsum("acbe,aecd->abcd", scores, vh)
+            out = torch.einsum("abcd,cde->abe", ctx, mha._output_dense.kernel.value)
+            out = out + mha._output_dense.bias.value
+            return torch.nn.functional.layer_norm(x + out, (64,), norm.gamma.value,
+                                                  norm.beta.value, eps=norm.epsilon)
+
+    return model, Ref(), torch.randn(8, 16, 64)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeats", type=int, default=200)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    for name, make in (("mlp", mlp), ("cnn", cnn), ("attention", attention)):
+        model, ref, x = make()
+        torch.testing.assert_close(model(x), ref(x), atol=1e-4, rtol=1e-4)
+        t_kiln = timeit(lambda: model(x), args.repeats)
+        t_ref = timeit(lambda: ref(x), args.repeats)
+        print(f"{name:10s} kiln {t_kiln * 1e6:8.1f} us  torch {t_ref * 1e6:8.1f} us  "
+              f"ratio {t_kiln / t_ref:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -59,6 +59,15 @@ def _register_custom(K):
 CUSTOM = {"keras": _register_custom(keras), "kiln": _register_custom(kiln)}
 
 
+@pytest.fixture(autouse=True)
+def _registered_custom_objects():
+    """Other tests may clear the registries; put this module's classes back each time."""
+    for K, classes in ((keras, CUSTOM["keras"]), (kiln, CUSTOM["kiln"])):
+        for cls in classes:
+            K.saving.get_custom_objects()[f"zoo>{cls.__name__}"] = cls
+    yield
+
+
 def _lib(K):
     return "keras" if K is keras else "kiln"
 

@@ -38,8 +38,16 @@ class Endpoint:
         return f"<Endpoint {self.signature}>"
 
     def __call__(self, *args, **kwargs):
-        values = self._bind(args, kwargs)
-        converted = [self._convert(v, spec, name)
+        return self.run(args, kwargs)
+
+    def run(self, args, kwargs=None, cast=False):
+        """Checks and converts the inputs, then runs the program without gradients.
+
+        `cast=True` also casts torch tensors of the same kind (int64 for an int32 input);
+        `kiln.Model`-style callers use it, since kiln converts numpy ints to int64.
+        """
+        values = self._bind(args, kwargs or {})
+        converted = [self._convert(v, spec, name, cast)
                      for v, spec, name in zip(values, self.inputs, self.arg_names)]
         with torch.no_grad():
             return self._module(*converted)
@@ -65,22 +73,22 @@ class Endpoint:
             raise self._fail(f"missing argument(s) {missing}")
         return [values[k] for k in self.arg_names]
 
-    def _convert(self, value, spec, where):
+    def _convert(self, value, spec, where, cast):
         if isinstance(spec, dict):
             if not isinstance(value, dict) or set(value) != set(spec):
                 got = sorted(value) if isinstance(value, dict) else type(value).__name__
                 raise self._fail(f"{where} must be a dict with keys {sorted(spec)}, got {got}")
-            return {k: self._convert(value[k], s, f"{where}[{k!r}]") for k, s in spec.items()}
+            return {k: self._convert(value[k], s, f"{where}[{k!r}]", cast) for k, s in spec.items()}
         if isinstance(spec, (list, tuple)):
             if not isinstance(value, (list, tuple)) or len(value) != len(spec):
                 got = f"{len(value)} items" if isinstance(value, (list, tuple)) \
                     else type(value).__name__
                 raise self._fail(f"{where} must be a list of {len(spec)} tensors, got {got}")
-            return type(spec)(self._convert(v, s, f"{where}[{i}]")
+            return type(spec)(self._convert(v, s, f"{where}[{i}]", cast)
                               for i, (v, s) in enumerate(zip(value, spec)))
-        return self._tensor(value, spec, where)
+        return self._tensor(value, spec, where, cast)
 
-    def _tensor(self, value, spec, where):
+    def _tensor(self, value, spec, where, cast):
         from kiln.core.variable import Variable
 
         if isinstance(value, Variable):
@@ -89,7 +97,9 @@ class Endpoint:
             tensor = value if type(value) is torch.Tensor else value.as_subclass(torch.Tensor)
             got = dtypes.standardize(tensor.dtype)
             if got != spec.dtype:
-                raise self._fail(f"{where} has dtype {got}, expected {spec.dtype}")
+                if not (cast and _same_kind(got, spec.dtype)):
+                    raise self._fail(f"{where} has dtype {got}, expected {spec.dtype}")
+                tensor = tensor.to(dtypes.to_torch(spec.dtype))
         else:
             try:
                 array = np.asarray(value)

@@ -8,6 +8,8 @@ parameters (lifted into its state dict) instead of baking them in as constants.
 """
 
 import contextlib
+import io
+import logging
 import os
 import warnings
 
@@ -122,17 +124,91 @@ def trace(fn, resources, signature, endpoint):
     module = EndpointModule(fn, resources)
     module.eval()
     args = signatures.sample_args(signature)
-    dims = signatures.dynamic_shapes(signature)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            program = torch.export.export(module, args, dynamic_shapes=(dims,), strict=False)
+        program = _export(module, args, signature)
     except ExportError:
         raise
     except Exception as err:  # torch raises many types; each becomes one clear ExportError
-        raise translate(err, endpoint, signature) from err
+        culprit = None
+        if _is_batch_specialization(err):
+            culprit = _specializing_layer(fn, resources, args, signature)
+        raise translate(err, endpoint, signature, culprit) from err
     inputs = _traced_inputs(program, signature, endpoint)
     return program, inputs, _traced_outputs(program)
+
+
+_NOISY_LOGGERS = ("torch.fx.experimental.symbolic_shapes", "torch.export", "torch._export",
+                  "torch._dynamo", "torch._subclasses.fake_tensor", "torch.fx.experimental.recording")
+
+
+@contextlib.contextmanager
+def _quiet_torch():
+    """Silences torch's warnings, log records and stderr dumps (torch prints the partial
+    graph of a failed export) while tracing; errors still propagate."""
+    loggers = [logging.getLogger(name) for name in _NOISY_LOGGERS]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL)
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
+
+
+def _export(module, args, signature):
+    dims = signatures.dynamic_shapes(signature)
+    with _quiet_torch():
+        return torch.export.export(module, args, dynamic_shapes=(dims,), strict=False)
+
+
+def _is_batch_specialization(err):
+    text = str(err)
+    return "Constraints violated" in text and "batch" in text
+
+
+def _specializing_layer(fn, resources, args, signature):
+    """Re-traces with every layer's `call` watched; returns the first layer after whose
+    call the batch size had become a constant (None if it cannot tell)."""
+    from kiln.layers.layer import Layer
+
+    state = {"found": None, "batch": None}
+
+    def batch_is_fixed():
+        size = state["batch"]
+        if not isinstance(size, torch.SymInt):
+            return False
+        try:
+            return size.node.shape_env.replace(size.node.expr).is_number
+        except Exception:
+            return False
+
+    def watched(layer, original):
+        def call(*a, **k):
+            out = original(*a, **k)
+            if state["found"] is None and batch_is_fixed():
+                state["found"] = layer
+            return out
+        return call
+
+    def entry(*a):
+        leaves = signatures.flatten(a)
+        state["batch"] = leaves[0].shape[0] if leaves and leaves[0].dim() else None
+        return fn(*a)
+
+    layers = {id(m): m for r in resources for m in r.modules() if isinstance(m, Layer)}
+    for layer in layers.values():
+        object.__setattr__(layer, "call", watched(layer, layer.call))
+    try:
+        _export(EndpointModule(entry, resources), args, signature)
+    except Exception:
+        pass
+    finally:
+        for layer in layers.values():
+            layer.__dict__.pop("call", None)
+    return state["found"]
 
 
 def _placeholder_shapes(program):
@@ -221,11 +297,15 @@ def _where(err):
     return layer, location or user_line
 
 
-def translate(err, endpoint, signature):
+def translate(err, endpoint, signature, culprit=None):
     """Turns a tracing failure into an ExportError naming the layer and the fix."""
     layer, location = _where(err)
-    where = f"layer '{layer.name}' ({type(layer).__name__}.call, {location})" if layer \
-        else (f"the endpoint function ({location})" if location else "the endpoint function")
+    if layer is not None:
+        where = f"layer '{layer.name}' ({type(layer).__name__}.call, {location})"
+    elif culprit is not None:
+        where = f"layer '{culprit.name}' ({type(culprit).__name__}.call)"
+    else:
+        where = f"the endpoint function ({location})" if location else "the endpoint function"
     text = f"{type(err).__name__}: {err}"
     first = text.strip().splitlines()[0][:500]
     specs = "; ".join(f"{p}: {signatures.describe_spec(s)}"
@@ -238,7 +318,7 @@ def translate(err, endpoint, signature):
             "graph and cannot represent that. Rewrite the branch with tensor operations "
             "(e.g. `kiln.ops.where(cond, a, b)`), or move it out of `call()`.\n"
             f"torch reported: {first}")
-    if "Constraints violated" in text or "specialized" in text and "batch" in text:
+    if _is_batch_specialization(err):
         detail = "\n".join(line for line in text.splitlines()[1:6] if line.strip())
         return ExportError(
             f"Cannot export endpoint '{endpoint}' with a dynamic batch dimension: {where} "

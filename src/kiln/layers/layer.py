@@ -369,7 +369,11 @@ class Layer(torch.nn.Module):
         ctx = call_context.get()
         outermost = ctx.depth == 0
         if args:
-            args = (self._convert_input(first),) + args[1:]
+            if len(args) == 1:
+                args = (self._convert_input(first),)
+            else:
+                args = tuple(self._convert_input(a) if isinstance(a, np.ndarray) or a is first
+                             else a for a in args)
         if not self.built:
             layer_build.maybe_build(self, args, kwargs)
         elif self.input_spec is not None:

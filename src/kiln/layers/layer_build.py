@@ -113,7 +113,7 @@ def _shapes_dict(layer, args, kwargs):
         return {"input_shape": _shape_of(args[0]) if args else None}
     shapes = {}
     for name, value in bound.arguments.items():
-        if name in ("training", "mask") or not _is_tensorish(value):
+        if name in ("training", "mask") or name.endswith("_mask") or not _is_tensorish(value):
             continue
         param = inspect.signature(layer.call).parameters[name]
         if param.kind == param.VAR_POSITIONAL:

@@ -70,7 +70,19 @@ class Loss:
 
     @classmethod
     def from_config(cls, config):
+        config = dict(config)
+        # Keras 2 wrote built-in losses with their function (`fn`) and reduction "auto".
+        if "fn" in config and "fn" not in _init_params(cls):
+            config.pop("fn")
+        if config.get("reduction") == "auto":
+            config["reduction"] = "sum_over_batch_size"
         return cls(**config)
 
     def __repr__(self):
         return f"<{self.__class__.__name__} name={self.name}>"
+
+
+def _init_params(cls):
+    import inspect
+
+    return inspect.signature(cls.__init__).parameters

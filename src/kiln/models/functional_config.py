@@ -145,7 +145,7 @@ def _legacy_node(node, graph, path):
     return ([tensors[0]] if len(tensors) == 1 else [tensors]), kwargs
 
 
-def _call_node(layer, node, graph, path):
+def _call_node(layer, name, node, graph, path):
     if isinstance(node, dict):
         args = _deserialize_arg(node.get("args", []), graph, f"{path}.args")
         kwargs = _deserialize_arg(node.get("kwargs", {}), graph, f"{path}.kwargs")
@@ -157,7 +157,7 @@ def _call_node(layer, node, graph, path):
         out = layer(*args, **kwargs)
     except (ValueError, TypeError) as e:
         raise DeserializationError(f"At {path}: calling layer '{layer.name}' failed: {e}") from e
-    graph.outputs[layer.name].append(out)
+    graph.outputs[name].append(out)
 
 
 def from_config(cls, config, custom_objects=None):
@@ -192,25 +192,25 @@ def from_config(cls, config, custom_objects=None):
         if not isinstance(nodes, list):
             raise DeserializationError(f"At {path}.inbound_nodes: expected a list.")
         for j, node in enumerate(nodes):
-            pending.append((layer, node, f"{path}.inbound_nodes[{j}]"))
+            pending.append((layer, layer_name, node, f"{path}.inbound_nodes[{j}]"))
     # Process nodes whose inputs exist; stop when a full pass makes no progress.
     # Nodes of one layer keep their order (node indices are positional).
     stalled = 0
     blocked = set()
     while pending:
-        layer, node, path = pending.popleft()
+        layer, layer_name, node, path = pending.popleft()
         if id(layer) in blocked:
-            pending.append((layer, node, path))
+            pending.append((layer, layer_name, node, path))
             stalled += 1
         else:
             try:
-                _call_node(layer, node, graph, path)
+                _call_node(layer, layer_name, node, graph, path)
                 stalled = 0
                 blocked.clear()
                 continue
             except _NotReady:
                 blocked.add(id(layer))
-                pending.append((layer, node, path))
+                pending.append((layer, layer_name, node, path))
                 stalled += 1
         if stalled > len(pending):
             raise DeserializationError(

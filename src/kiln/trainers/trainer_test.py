@@ -34,6 +34,8 @@ def _strip_optimizer_envelope(config):
 
 def test_compile_config_matches_keras():
     keras = pytest.importorskip("keras")
+    kiln.utils.clear_session()  # automatic names ("adam", "adam_1", ...) start again
+    keras.utils.clear_session()
     ours = _two_output_model(kiln)
     ours.compile(**_compile_args(kiln))
     theirs = _two_output_model(keras)

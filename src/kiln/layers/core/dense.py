@@ -62,7 +62,9 @@ class Dense(Layer):
     def call(self, inputs):
         kernel = self.kernel.value
         if self.bias is not None:
-            if inputs.dim() == 2:
+            # addmm's meta kernel imports torch._dynamo (~2 s once per process), so
+            # symbolic (meta-device) shape inference takes the matmul path.
+            if inputs.dim() == 2 and not inputs.is_meta:
                 x = torch.addmm(self.bias.value, inputs, kernel)
             else:
                 x = torch.matmul(inputs, kernel) + self.bias.value

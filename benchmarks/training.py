@@ -1,0 +1,212 @@
+"""Training and inference overhead of kiln's `fit()`/`predict()` against a hand-written torch
+loop doing the same work, and against Keras 3's `fit()` (torch backend).
+
+The workload is the tf.keras checkpoint tutorial's model at full MNIST scale: a 784-512-10
+MLP (relu, dropout 0.2) trained with sparse cross-entropy from logits and Adam for one
+epoch on 60,000 random samples, at batch sizes 32 and 128. The reference loop shuffles with
+`torch.randperm`, gathers batches by index, runs the same modules and `torch.optim.Adam
+(foreach=True)`, and keeps a running loss sum, as a careful hand-written loop would.
+`predict()` on 10,000 samples is compared with a `torch.no_grad()` loop, and `import kiln`
+with `import torch` (fresh interpreters). Keras runs in a subprocess so the two libraries'
+torch settings never meet.
+
+Usage: python benchmarks/training.py [--repeats 3] [--threads 1] [--no-keras]
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+import torch
+
+import kiln
+
+N_TRAIN, N_PREDICT, FEATURES, CLASSES, HIDDEN = 60_000, 10_000, 784, 10, 512
+
+
+def make_data(seed=0):
+    rng = np.random.RandomState(seed)
+    x = rng.rand(N_TRAIN, FEATURES).astype("float32")
+    y = rng.randint(0, CLASSES, N_TRAIN).astype("int64")
+    return x, y
+
+
+# -- kiln ------------------------------------------------------------------------------------
+def kiln_model():
+    model = kiln.Sequential([
+        kiln.Input((FEATURES,)),
+        kiln.layers.Dense(HIDDEN, activation="relu"),
+        kiln.layers.Dropout(0.2),
+        kiln.layers.Dense(CLASSES),
+    ])
+    model.compile(optimizer="adam",
+                  loss=kiln.losses.SparseCategoricalCrossentropy(from_logits=True))
+    return model
+
+
+def time_kiln_fit(x, y, batch_size):
+    model = kiln_model()
+    model.fit(x[:512], y[:512], batch_size=batch_size, epochs=1, verbose=0)  # warm-up
+    start = time.perf_counter()
+    model.fit(x, y, batch_size=batch_size, epochs=1, verbose=0)
+    return time.perf_counter() - start
+
+
+def time_kiln_predict(model, x, batch_size):
+    model.predict(x[:512], batch_size=batch_size, verbose=0)
+    start = time.perf_counter()
+    model.predict(x, batch_size=batch_size, verbose=0)
+    return time.perf_counter() - start
+
+
+# -- the hand-written torch reference -------------------------------------------------------
+def torch_model():
+    return torch.nn.Sequential(
+        torch.nn.Linear(FEATURES, HIDDEN), torch.nn.ReLU(), torch.nn.Dropout(0.2),
+        torch.nn.Linear(HIDDEN, CLASSES))
+
+
+def torch_epoch(model, optimizer, x, y, batch_size):
+    model.train()
+    n = x.shape[0]
+    order = torch.randperm(n)
+    running = torch.zeros(())
+    for start in range(0, n, batch_size):
+        index = order[start:start + batch_size]
+        xb, yb = x.index_select(0, index), y.index_select(0, index)
+        optimizer.zero_grad(set_to_none=True)
+        loss = torch.nn.functional.cross_entropy(model(xb), yb)
+        loss.backward()
+        optimizer.step()
+        running += loss.detach() * xb.shape[0]
+    return float(running) / n
+
+
+def time_torch_fit(x, y, batch_size):
+    model = torch_model()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7, foreach=True)
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+    torch_epoch(model, optimizer, xt[:512], yt[:512], batch_size)  # warm-up
+    start = time.perf_counter()
+    # Like fit(), the reference converts the numpy data itself.
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+    torch_epoch(model, optimizer, xt, yt, batch_size)
+    return time.perf_counter() - start
+
+
+def time_torch_predict(model, x, batch_size):
+    def run(data):
+        model.eval()
+        xt = torch.from_numpy(data)
+        outputs = []
+        with torch.no_grad():
+            for start in range(0, xt.shape[0], batch_size):
+                outputs.append(model(xt[start:start + batch_size]))
+        return torch.cat(outputs).numpy()
+
+    run(x[:512])
+    start = time.perf_counter()
+    run(x)
+    return time.perf_counter() - start
+
+
+# -- Keras 3 in a subprocess ----------------------------------------------------------------
+KERAS_SCRIPT = r"""
+import json, os, sys, time
+import numpy as np, torch
+torch.set_num_threads(int(sys.argv[1]))
+import keras
+batch_sizes, repeats = json.loads(sys.argv[2]), int(sys.argv[3])
+rng = np.random.RandomState(0)
+x = rng.rand(60000, 784).astype("float32"); y = rng.randint(0, 10, 60000).astype("int64")
+def model():
+    m = keras.Sequential([keras.Input((784,)), keras.layers.Dense(512, activation="relu"),
+                          keras.layers.Dropout(0.2), keras.layers.Dense(10)])
+    m.compile(optimizer="adam",
+              loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    return m
+out = {}
+for bs in batch_sizes:
+    best = float("inf")
+    for _ in range(repeats):
+        m = model(); m.fit(x[:512], y[:512], batch_size=bs, verbose=0)
+        t = time.perf_counter(); m.fit(x, y, batch_size=bs, epochs=1, verbose=0)
+        best = min(best, time.perf_counter() - t)
+    out[str(bs)] = best
+print(json.dumps(out))
+"""
+
+
+def time_keras_fit(batch_sizes, repeats, threads):
+    env = dict(os.environ, KERAS_BACKEND="torch")
+    result = subprocess.run(
+        [sys.executable, "-c", KERAS_SCRIPT, str(threads), json.dumps(batch_sizes),
+         str(repeats)], env=env, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        print("Keras run failed:", result.stderr.strip().splitlines()[-1:])
+        return {}
+    return {int(k): v for k, v in json.loads(result.stdout.strip().splitlines()[-1]).items()}
+
+
+def time_import(module, repeats=5):
+    code = (f"import time; t = time.perf_counter(); import {module}; "
+            "print(time.perf_counter() - t)")
+    times = []
+    for _ in range(repeats):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             check=True)
+        times.append(float(out.stdout.strip()))
+    return min(times)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch intra-op threads for every contender (default 1)")
+    parser.add_argument("--no-keras", action="store_true")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    x, y = make_data()
+    batch_sizes = [32, 128]
+    print(f"fit: one epoch, {N_TRAIN} samples, {FEATURES}-{HIDDEN}-{CLASSES} MLP with dropout, "
+          f"Adam; best of {args.repeats}; torch threads={args.threads}")
+    fit_times = {}
+    for bs in batch_sizes:
+        kiln_best = torch_best = float("inf")
+        for _ in range(args.repeats):  # interleaved, so load changes hit both alike
+            torch_best = min(torch_best, time_torch_fit(x, y, bs))
+            kiln_best = min(kiln_best, time_kiln_fit(x, y, bs))
+        fit_times[bs] = (kiln_best, torch_best)
+    keras_times = {} if args.no_keras else time_keras_fit(batch_sizes, args.repeats,
+                                                          args.threads)
+    for bs in batch_sizes:
+        kiln_t, torch_t = fit_times[bs]
+        line = (f"  batch {bs:>3}: kiln {kiln_t:6.2f}s  torch loop {torch_t:6.2f}s  "
+                f"kiln/torch {kiln_t / torch_t:5.3f}x")
+        if bs in keras_times:
+            line += f"  keras {keras_times[bs]:6.2f}s  kiln/keras {kiln_t / keras_times[bs]:5.3f}x"
+        print(line)
+
+    model = kiln_model()
+    reference = torch_model()
+    xp = x[:N_PREDICT]
+    print(f"predict: {N_PREDICT} samples, best of {args.repeats}")
+    for bs in batch_sizes:
+        kiln_best = torch_best = float("inf")
+        for _ in range(args.repeats):
+            torch_best = min(torch_best, time_torch_predict(reference, xp, bs))
+            kiln_best = min(kiln_best, time_kiln_predict(model, xp, bs))
+        print(f"  batch {bs:>3}: kiln {kiln_best * 1e3:7.1f}ms  torch no_grad loop "
+              f"{torch_best * 1e3:7.1f}ms  kiln/torch {kiln_best / torch_best:5.3f}x")
+
+    t_torch, t_kiln = time_import("torch"), time_import("kiln")
+    print(f"import: torch {t_torch:.3f}s  kiln {t_kiln:.3f}s  kiln/torch {t_kiln / t_torch:5.3f}x")
+
+
+if __name__ == "__main__":
+    main()

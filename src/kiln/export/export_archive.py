@@ -173,6 +173,8 @@ class ExportArchive:
                 f"{path!r} is a file; an exported artifact is a directory. Choose another "
                 "path, or use format='onnx' for a single-file artifact."
             )
+        parent = os.path.dirname(os.path.abspath(path))
+        os.makedirs(parent, exist_ok=True)
         with atomic_directory(path) as tmp:
             self.write_into(tmp)
         if verbose:

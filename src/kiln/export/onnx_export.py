@@ -49,6 +49,7 @@ def export_onnx(model, filepath, signature, verbose=True, opset_version=None,
     sample = signatures.flatten(signatures.sample_args(inputs))
     module = tracing.FlatEndpointModule(program.module(), inputs)
     directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}.tmp-", dir=directory)
     try:
         staged = os.path.join(tmp, os.path.basename(path))

@@ -1,10 +1,11 @@
 """Tracing a kiln function into a `torch.export` program, with errors that name the layer.
 
 kiln layers are `torch.nn.Module`s, but their variables live on `kiln.Variable` objects
-that also register the same tensors with torch. `torch.export` (non-strict) swaps the
-module's registered parameters for tracing proxies; `_bound_variables` points each
-Variable at whatever its module currently holds, so the traced program reads weights as
-parameters (lifted into its state dict) instead of baking them in as constants.
+(and layers keep lists of sublayers as plain Python lists). `torch.export` (non-strict)
+swaps a module's registered parameters for tracing proxies by attribute path, so the
+traced module is a small holder of the tensors instead (`EndpointModule`), and each
+Variable is pointed at the holder's proxy while tracing. The program then reads weights
+as parameters (lifted into its state dict) instead of baking them in as constants.
 """
 
 import contextlib
@@ -25,23 +26,19 @@ from kiln.layers.input_spec import InputSpec
 class EndpointModule(torch.nn.Module):
     """The plain `torch.nn.Module` that gets traced: `forward(*args)` runs `fn` for inference.
 
-    The tracked layers become submodules (named after the layers), so their variables are
-    the program's parameters and buffers. `fn` runs with kiln's call context marking
-    inference (`training=False`) and returns plain tensors.
+    torch never walks kiln's layer tree: every tensor the tracked resources own (kiln
+    variables and any plain torch parameters/buffers) is registered once on a holder
+    module `state`, named by variable path (`state.dense.kernel`). While `forward` runs,
+    every place that refers to such a tensor (the Variable, the owning module's parameter
+    slot) is pointed at the holder's current entry, which is torch's tracing proxy during
+    `torch.export`. `fn` runs with kiln's call context marking inference (training off).
     """
 
     def __init__(self, fn, resources):
         super().__init__()
-        used = set()
-        for resource in resources:
-            name = str(getattr(resource, "name", None) or type(resource).__name__.lower())
-            name = name.replace(".", "_").replace("/", "_") or "module"
-            base, n = name, 1
-            while name in used or hasattr(torch.nn.Module, name):
-                name, n = f"{base}_{n}", n + 1
-            used.add(name)
-            self.add_module(name, resource)
+        self.state = torch.nn.Module()
         object.__setattr__(self, "_endpoint_fn", fn)
+        object.__setattr__(self, "_slots", _collect_state(self.state, resources))
 
     def forward(self, *args):
         with inference_scope(self):
@@ -60,40 +57,108 @@ class FlatEndpointModule(torch.nn.Module):
         return self.inner(*signatures.unflatten(tuple(self._signature), flat))
 
 
+def _safe(name):
+    name = "".join(c if c.isalnum() or c == "_" else "_" for c in str(name)) or "_"
+    return name if not name[0].isdigit() else "_" + name
+
+
+def _place(holder, path, tensor, as_parameter):
+    """Registers `tensor` under the nested name `path` (parts joined by '/'); returns
+    `(module, key)`. Clashing names get a numeric suffix."""
+    parts = [_safe(p) for p in str(path).split("/") if p] or ["tensor"]
+    module = holder
+    for part in parts[:-1]:
+        child = module._modules.get(part)
+        if child is None:
+            if part in module._parameters or part in module._buffers:
+                part = part + "_"
+            child = module._modules.get(part)
+            if child is None:
+                child = torch.nn.Module()
+                module.add_module(part, child)
+        module = child
+    key, n = parts[-1], 1
+    while key in module._parameters or key in module._buffers or key in module._modules \
+            or hasattr(torch.nn.Module, key):
+        key, n = f"{parts[-1]}_{n}", n + 1
+    if as_parameter and isinstance(tensor, torch.nn.Parameter):
+        module.register_parameter(key, tensor)
+    else:
+        module.register_buffer(key, tensor)
+    return module, key
+
+
+def _collect_state(holder, resources):
+    """Registers every tensor of `resources` on `holder`; returns the slot records
+    `[(tensor, holder_module, key, variables, module_slots)]`."""
+    from kiln.layers.layer import Layer
+
+    records = {}
+
+    def record(tensor, path, as_parameter):
+        entry = records.get(id(tensor))
+        if entry is None:
+            module, key = _place(holder, path, tensor, as_parameter)
+            entry = records[id(tensor)] = (tensor, module, key, [], [])
+        return entry
+
+    for resource in resources:
+        for module_name, module in resource.named_modules(remove_duplicate=False):
+            if isinstance(module, Layer):
+                for key, variable in module._variable_keys.items():
+                    tensor = variable._value
+                    entry = record(tensor, variable.path or f"{module.name}/{key}",
+                                   variable.trainable)
+                    if not any(v is variable for v in entry[3]):
+                        entry[3].append(variable)
+            for kind in ("_parameters", "_buffers"):
+                for key, tensor in getattr(module, kind).items():
+                    if tensor is None:
+                        continue
+                    path = "/".join(filter(None, [getattr(resource, "name", None) or "module",
+                                                  *module_name.split("."), key]))
+                    entry = record(tensor, path, kind == "_parameters")
+                    entry[4].append((getattr(module, kind), key))
+    return list(records.values())
+
+
 @contextlib.contextmanager
 def inference_scope(root):
-    """kiln's call context for an exported call: nested depth, training off, bound variables."""
+    """kiln's call context for an exported call: nested depth, training off, bound state."""
     ctx = call_context.get()
     depth, training = ctx.depth, ctx.training
     ctx.depth += 1
     ctx.training = False
     try:
-        with _bound_variables(root):
+        with _bound_state(root):
             yield
     finally:
         ctx.depth, ctx.training = depth, training
 
 
 @contextlib.contextmanager
-def _bound_variables(root):
-    from kiln.layers.layer import Layer
-
-    swapped = []
+def _bound_state(root):
+    """Points every variable and parameter slot at the holder's current tensor."""
+    swapped_vars, swapped_slots = [], []
     try:
-        for module in root.modules():
-            if not isinstance(module, Layer):
+        for tensor, module, key, variables, slots in getattr(root, "_slots", ()):
+            current = module._parameters.get(key)
+            if current is None:
+                current = module._buffers.get(key)
+            if current is None or current is tensor:
                 continue
-            for key, variable in module._variable_keys.items():
-                current = module._parameters.get(key)
-                if current is None:
-                    current = module._buffers.get(key)
-                if current is not None and current is not variable._value:
-                    swapped.append((variable, variable._value))
-                    variable._value = current
+            for variable in variables:
+                swapped_vars.append((variable, variable._value))
+                variable._value = current
+            for table, name in slots:
+                swapped_slots.append((table, name, table[name]))
+                table[name] = current
         yield
     finally:
-        for variable, value in reversed(swapped):
+        for variable, value in reversed(swapped_vars):
             variable._value = value
+        for table, name, value in reversed(swapped_slots):
+            table[name] = value
 
 
 def _plain(outputs):

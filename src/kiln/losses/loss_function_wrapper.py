@@ -50,6 +50,14 @@ class LossFunctionWrapper(Loss):
 
     @classmethod
     def from_config(cls, config):
+        import inspect
+
+        config = dict(config)
+        # Keras 2 wrote built-in losses with their function (`fn`) and reduction "auto".
+        if config.get("reduction") == "auto":
+            config["reduction"] = "sum_over_batch_size"
+        if "fn" in config and "fn" not in inspect.signature(cls.__init__).parameters:
+            config.pop("fn")
         if "fn" in config:
             from kiln.saving import deserialize_keras_object
 

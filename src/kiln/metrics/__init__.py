@@ -59,6 +59,7 @@ from kiln.metrics.f_score_metrics import F1Score, FBetaScore
 from kiln.metrics.hinge_metrics import CategoricalHinge, Hinge, SquaredHinge
 from kiln.metrics.iou_metrics import IoU, BinaryIoU, MeanIoU, OneHotIoU, OneHotMeanIoU
 from kiln.metrics.metric import Metric
+from kiln.metrics.metrics_list import MetricsList
 from kiln.metrics.probabilistic_metrics import (
     BinaryCrossentropy,
     CategoricalCrossentropy,
@@ -96,7 +97,7 @@ _CLASSES = (
     Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy, TopKCategoricalAccuracy,
     SparseTopKCategoricalAccuracy,
     F1Score, FBetaScore,
-    IoU, BinaryIoU, MeanIoU, OneHotIoU, OneHotMeanIoU,
+    IoU, BinaryIoU, MeanIoU, OneHotIoU, OneHotMeanIoU, MetricsList,
 )
 
 #: CamelCase class name -> `Metric` class.
@@ -179,7 +180,7 @@ __all__ = [
     # registry and (de)serialization
     "ALL_OBJECTS", "ALL_OBJECTS_DICT", "serialize", "deserialize", "get",
     # base and reduction metrics
-    "Metric", "Mean", "Sum", "MeanMetricWrapper",
+    "Metric", "Mean", "Sum", "MeanMetricWrapper", "MetricsList",
     # accuracy
     "Accuracy", "BinaryAccuracy", "CategoricalAccuracy", "SparseCategoricalAccuracy",
     "TopKCategoricalAccuracy", "SparseTopKCategoricalAccuracy",

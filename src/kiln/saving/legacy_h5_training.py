@@ -27,6 +27,9 @@ _SLOT_ALIASES = {"m": "momentum", "v": "velocity", "vhat": "velocity_hat", "rms"
 _KNOWN_SLOTS = ("velocity_hat", "momentum", "velocity", "average_gradient", "accumulator",
                 "average", "gradient_accumulator", "delta_accumulator", "norm", "mean")
 _ITERATION_NAMES = ("iter", "iteration", "iterations")
+_LOSS_ALIASES = {"mse": "mean_squared_error", "mae": "mean_absolute_error",
+                 "mape": "mean_absolute_percentage_error",
+                 "msle": "mean_squared_logarithmic_error"}
 _LEARNING_RATE_NAMES = ("learning_rate", "lr")
 
 
@@ -45,10 +48,27 @@ def training_config(model):
     if not compile_config:
         return None
     config = serialize_keras_object({k: v for k, v in compile_config.items() if k != "optimizer"})
+    if "loss" in config:
+        config["loss"] = _full_loss_names(config["loss"])
     class_name = object_registration.get_registered_name(type(optimizer))
     config["optimizer_config"] = {"class_name": class_name,
                                   "config": serialize_keras_object(optimizer.get_config())}
     return config
+
+
+def _full_loss_names(loss):
+    """`"mse"` → `"mean_squared_error"` (in nested structures too).
+
+    Keras 3 cannot recompile an h5 file whose loss is one of these short aliases (§5.2),
+    so kiln writes the full names, which every Keras version and kiln read.
+    """
+    if isinstance(loss, str):
+        return _LOSS_ALIASES.get(loss, loss)
+    if isinstance(loss, list):
+        return [_full_loss_names(v) for v in loss]
+    if isinstance(loss, dict) and not ("class_name" in loss and "config" in loss):
+        return {k: _full_loss_names(v) for k, v in loss.items()}
+    return loss
 
 
 def write_optimizer_weights(h5, optimizer):

@@ -70,6 +70,16 @@ def test_training_config_and_optimizer_weights_layout(tmp_path):
     assert len(names) == 2 + 2 * len(model.trainable_variables)
 
 
+def test_loss_aliases_are_written_in_full(tmp_path):
+    model = _model()
+    model.compile(optimizer="sgd", loss={"d2": "mse"}, metrics=["mse"])
+    model.save(tmp_path / "m.h5")
+    with h5py.File(tmp_path / "m.h5") as f:
+        config = json.loads(f.attrs["training_config"])
+    assert config["loss"] == {"d2": "mean_squared_error"}
+    assert config["metrics"] == ["mse"]
+
+
 def test_include_optimizer_false(tmp_path):
     model = _model()
     model.compile(optimizer="adam", loss="mean_squared_error")

@@ -51,6 +51,7 @@ def save_model(model, path):
             f"{path!r} is a file, but a path without extension saves a model directory. "
             "Remove the file, or save to `<name>.keras` instead.")
     config_bytes = json.dumps(serialize_keras_object(model)).encode("utf-8")
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with atomic_directory(path) as tmp:
         with open(os.path.join(tmp, CONFIG), "wb") as f:
             f.write(config_bytes)

@@ -70,7 +70,8 @@ def _input(name, width, functional=True):
 def _batch_norm(name, inbound):
     config = {"name": name, "trainable": True, "dtype": "float32", "axis": [1],
               "momentum": 0.99, "epsilon": 0.001, "center": True, "scale": True,
-              "beta_initializer": _zeros(), "gamma_initializer": {"class_name": "Ones", "config": {}},
+              "beta_initializer": _zeros(),
+              "gamma_initializer": {"class_name": "Ones", "config": {}},
               "moving_mean_initializer": _zeros(),
               "moving_variance_initializer": {"class_name": "Ones", "config": {}},
               "beta_regularizer": None, "gamma_regularizer": None, "beta_constraint": None,

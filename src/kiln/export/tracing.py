@@ -276,6 +276,17 @@ def _specializing_layer(fn, resources, args, signature):
     return state["found"]
 
 
+def user_stacklevel():
+    """The `stacklevel` that makes a warning point at the first caller outside kiln."""
+    import sys
+
+    kiln_dir = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(kiln_dir):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
 def _placeholder_shapes(program):
     user = set(program.graph_signature.user_inputs)
     return [tuple(n.meta["val"].shape) for n in program.graph.nodes
@@ -301,7 +312,7 @@ def _traced_inputs(program, signature, endpoint):
                 f"Endpoint '{endpoint}': input {path} was declared with shape {spec.shape}, "
                 f"but the traced program only supports size(s) "
                 f"{[dims[i] for i in fixed]} on axis/axes {fixed} (the model's code fixes "
-                "them). The artifact records the fixed sizes.", stacklevel=4)
+                "them). The artifact records the fixed sizes.", stacklevel=user_stacklevel())
         traced.append(InputSpec(shape=tuple(spec.shape[i] if spec.shape[i] is not None
                                             else dims[i] for i in range(len(dims))),
                                 dtype=spec.dtype, name=spec.name))

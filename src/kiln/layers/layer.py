@@ -349,6 +349,8 @@ class Layer(torch.nn.Module):
 
     # -- build and call ----------------------------------------------------------
     def build(self, input_shape=None):
+        if self._build_shapes_dict is None and input_shape is not None:
+            self._build_shapes_dict = {"input_shape": layer_build._config_shape(input_shape)}
         self.built = True
 
     def call(self, *args, **kwargs):

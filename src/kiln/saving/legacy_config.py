@@ -14,7 +14,8 @@ def _lambda_envelope(value):
 
 
 def _is_legacy_lambda(value):
-    return isinstance(value, (list, tuple)) and len(value) in (1, 2, 3) and isinstance(value[0], str)
+    return (isinstance(value, (list, tuple)) and len(value) in (1, 2, 3)
+            and isinstance(value[0], str))
 
 
 def convert_layer_entry(entry):
@@ -42,7 +43,8 @@ def convert_layer_entry(entry):
     if class_name == "Lambda":
         if _is_legacy_lambda(config.get("function")):
             config["function"] = _lambda_envelope(config["function"])
-        if config.get("output_shape_type") == "lambda" and _is_legacy_lambda(config.get("output_shape")):
+        shape = config.get("output_shape")
+        if config.get("output_shape_type") == "lambda" and _is_legacy_lambda(shape):
             config["output_shape"] = _lambda_envelope(config["output_shape"])
         for key in _LAMBDA_LEGACY_KEYS:
             config.pop(key, None)

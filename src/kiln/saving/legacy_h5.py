@@ -285,7 +285,8 @@ def _compile(model, h5, custom_objects, version, where):
     training.compile_from_training_config(model, config, custom_objects)
     optimizer = getattr(model, "optimizer", None)
     group = h5.get("optimizer_weights")
-    if optimizer is not None and isinstance(group, h5py.Group) and getattr(optimizer, "built", False):
+    built = getattr(optimizer, "built", False)
+    if optimizer is not None and built and isinstance(group, h5py.Group):
         training.restore_optimizer_weights(optimizer, group, version, where)
 
 

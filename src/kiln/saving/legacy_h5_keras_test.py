@@ -125,3 +125,12 @@ def test_keras_compiles_a_kiln_h5_and_reads_its_optimizer_config(tmp_path):
     assert float(_np(oracle.optimizer.learning_rate)) == pytest.approx(0.05)
     # Keras 3 itself restores only the first variables (it builds its optimizer empty).
     assert int(_np(oracle.optimizer.iterations.value)) == 1
+
+
+def test_keras_reads_the_kiln_golden_file():
+    folder = os.path.join(os.path.dirname(__file__), "..", "..", "..", "test_data", "legacy_h5")
+    expected = np.load(os.path.join(folder, "expected.npz"))
+    oracle = keras.saving.load_model(os.path.join(folder, "kiln_functional.h5"))
+    assert type(oracle.optimizer).__name__ == "Adam"
+    np.testing.assert_allclose(_keras_predict(oracle, expected["kiln_functional_x"]),
+                               expected["kiln_functional_y"], rtol=1e-5, atol=1e-6)

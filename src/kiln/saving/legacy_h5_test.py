@@ -11,7 +11,6 @@ import torch
 
 import kiln
 from kiln.errors import FileFormatError, WeightsMismatchError
-from kiln.saving import legacy_h5
 from kiln.saving import legacy_h5_io as io
 
 GOLDEN = os.path.join(os.path.dirname(__file__), "..", "..", "..", "test_data", "legacy_h5")
@@ -158,6 +157,18 @@ def test_oversized_name_lists_are_split_and_joined(tmp_path):
         assert all(f.attrs[k].nbytes <= io.HDF5_OBJECT_HEADER_LIMIT for k in f.attrs)
     with h5py.File(tmp_path / "a.h5") as f:
         assert io.read_list_attr(f, "layer_names", "test") == names
+
+
+def test_model_with_oversized_layer_names_round_trips(tmp_path):
+    layers = [kiln.layers.Dense(2, name=f"d{i}_" + "n" * 1700) for i in range(40)]
+    model = kiln.Sequential([kiln.Input((2,))] + layers)
+    randomize(model, 7)
+    model.save(tmp_path / "long.h5")
+    with h5py.File(tmp_path / "long.h5") as f:
+        assert "layer_names0" in f["model_weights"].attrs
+    restored = load(tmp_path / "long.h5")
+    x = np.ones((1, 2), np.float32)
+    np.testing.assert_array_equal(predict(restored, x), predict(model, x))
 
 
 def test_text_attributes_accept_bytes_str_and_split_parts(tmp_path):
@@ -348,3 +359,72 @@ def test_uncompiled_file_warns_when_compile_requested(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         load(tmp_path / "m.h5")
+
+
+def _write_keras2_sequential(path, model_config, kernel, bias):
+    with h5py.File(path, "w") as f:
+        f.attrs["keras_version"], f.attrs["backend"] = b"2.2.4", b"tensorflow"
+        f.attrs["model_config"] = json.dumps(model_config).encode()
+        group = f.create_group("model_weights")
+        group.attrs["layer_names"] = np.array([b"dense_1"])
+        layer = group.create_group("dense_1")
+        layer.attrs["weight_names"] = np.array([b"dense_1/kernel:0", b"dense_1/bias:0"])
+        layer["dense_1/kernel:0"], layer["dense_1/bias:0"] = kernel, bias
+
+
+@pytest.mark.parametrize("form", ["no_input_layer", "bare_list"])
+def test_old_keras2_sequential_forms_build_from_batch_input_shape(tmp_path, form):
+    dense = {"class_name": "Dense", "config": {
+        "name": "dense_1", "trainable": True, "batch_input_shape": [None, 3], "dtype": "float32",
+        "units": 2, "activation": "linear", "use_bias": True,
+        "kernel_initializer": {"class_name": "VarianceScaling", "config": {
+            "scale": 1.0, "mode": "fan_avg", "distribution": "uniform", "seed": None}},
+        "bias_initializer": {"class_name": "Zeros", "config": {}}}}
+    layers = [dense]
+    config = {"class_name": "Sequential", "config": layers if form == "bare_list" else {
+        "name": "sequential_1", "layers": layers}}
+    kernel = np.arange(6, dtype=np.float32).reshape(3, 2)
+    bias = np.array([0.5, -0.5], np.float32)
+    _write_keras2_sequential(tmp_path / "old.h5", config, kernel, bias)
+    model = load(tmp_path / "old.h5")
+    x = np.ones((2, 3), np.float32)
+    np.testing.assert_allclose(predict(model, x), x @ kernel + bias)
+
+
+class _Scale(kiln.layers.Layer):
+    def __init__(self, factor=2.0, **kwargs):
+        super().__init__(**kwargs)
+        self.factor = factor
+
+    def build(self, input_shape):
+        self.w = self.add_weight(shape=(input_shape[-1],), initializer="ones", name="w")
+
+    def call(self, x):
+        return x * self.w * self.factor
+
+    def get_config(self):
+        return {**super().get_config(), "factor": self.factor}
+
+
+def test_custom_layers_registered_or_passed_by_name(tmp_path):
+    saved = dict(kiln.saving.get_custom_objects())
+    try:
+        registered = kiln.saving.register_keras_serializable(package="lh5")(
+            type("Registered", (_Scale,), {}))
+        inp = kiln.Input((3,), name="inp")
+        x = registered(3.0, name="reg")(inp)
+        model = kiln.Model(inp, _Scale(0.5, name="plain")(x))
+        randomize(model, 8)
+        model.save(tmp_path / "c.h5")
+        with h5py.File(tmp_path / "c.h5") as f:
+            entries = json.loads(f.attrs["model_config"])["config"]["layers"]
+        names = [e["class_name"] for e in entries]
+        assert names == ["InputLayer", "lh5>Registered", "_Scale"]
+        with pytest.raises(kiln.errors.DeserializationError, match="_Scale"):
+            load(tmp_path / "c.h5")
+        restored = load(tmp_path / "c.h5", custom_objects={"_Scale": _Scale})
+        x = np.ones((2, 3), np.float32)
+        np.testing.assert_array_equal(predict(restored, x), predict(model, x))
+    finally:
+        kiln.saving.get_custom_objects().clear()
+        kiln.saving.get_custom_objects().update(saved)

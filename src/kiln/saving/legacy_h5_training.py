@@ -117,6 +117,15 @@ def _optimizer(optimizer_config, custom_objects):
         return "rmsprop"  # what Keras uses when the file names no optimizer
     if isinstance(optimizer_config, str):
         return optimizer_config
+    if not isinstance(optimizer_config, dict) or not isinstance(
+            optimizer_config.get("config", {}), (dict, type(None))):
+        from kiln.errors import FileFormatError
+
+        raise FileFormatError(
+            "training_config.optimizer_config must be {\"class_name\": ..., \"config\": {...}}. "
+            f"Received: {str(optimizer_config)[:200]}. Load with compile=False and compile "
+            "the model yourself."
+        )
     # The module only hints which table to search ("Adam" is an optimizer); never imported.
     envelope = {"module": "keras.optimizers", "class_name": optimizer_config.get("class_name"),
                 "config": optimizer_config.get("config"),
@@ -131,8 +140,9 @@ def _optimizer(optimizer_config, custom_objects):
         dropped.update({k: config.pop(k) for k in list(config) if k not in accepted})
     if dropped:
         warnings.warn(
-            f"Ignoring optimizer settings kiln's {cls.__name__} does not support (written by "
-            f"TensorFlow/tf.keras): {dropped}. The rest of the optimizer config is used.",
+            f"Ignoring optimizer settings from the file that kiln's {cls.__name__} does not "
+            f"support: {dropped} (TensorFlow-only options such as jit_compile or "
+            "is_legacy_optimizer have no meaning here). The rest of the config is used.",
             stacklevel=4)
     envelope["config"] = config
     return deserialize_keras_object(envelope, custom_objects=custom_objects)

@@ -21,11 +21,14 @@ import os
 import warnings
 
 from kiln.core.variable import skip_initialization
+from kiln.export.tracing import user_stacklevel
 from kiln.errors import (DeserializationError, ExportError, FileFormatError,
                          UnsafeDeserializationError)
-from kiln.saving import keras_archive, weights_io
+from kiln.saving import keras_archive, serialization_safety, weights_io
 from kiln.saving.atomic import atomic_directory
+from kiln.saving.object_registration import CustomObjectScope
 from kiln.saving.serialization import deserialize_keras_object, serialize_keras_object
+from kiln.saving.serialization_safety import safe_mode_scope
 
 CONFIG = keras_archive.CONFIG
 METADATA = keras_archive.METADATA
@@ -96,7 +99,7 @@ def _export_program(model, tmp):
         warnings.warn(
             f"Model '{model.name}' is not built, so the directory holds no exported inference "
             "program; loading it will need the model's classes. Call the model on data "
-            "before saving to include one.", stacklevel=4)
+            "before saving to include one.", stacklevel=user_stacklevel())
         return False
     try:
         archive = build_archive(model, model_signature(model))
@@ -104,7 +107,7 @@ def _export_program(model, tmp):
         warnings.warn(
             f"Saved model '{model.name}' without an exported inference program (loading it "
             f"will need the model's classes), because it could not be exported: {err}",
-            stacklevel=4)
+            stacklevel=user_stacklevel())
         return False
     os.mkdir(os.path.join(tmp, EXPORTED))
     archive.write_into(os.path.join(tmp, EXPORTED))
@@ -127,12 +130,14 @@ def load_model(path, custom_objects=None, compile=True, safe_mode=True):
         config = load_untrusted_json(f.read(CONFIG_MAX_BYTES + 1), os.path.join(path, CONFIG))
     if not isinstance(config, dict):
         raise FileFormatError(f"{CONFIG} in {path!r} must hold a JSON object.")
-    full_config = config
-    if not compile:
-        config = {k: v for k, v in config.items() if k != "compile_config"}
+    compile_config = config.get("compile_config") if compile else None
+    model_config = {k: v for k, v in config.items() if k != "compile_config"}
     try:
+        with safe_mode_scope(safe_mode) as effective_safe_mode:
+            serialization_safety.audit(config if compile else model_config, custom_objects,
+                                       effective_safe_mode)
         with skip_initialization():
-            model = deserialize_keras_object(config, custom_objects=custom_objects,
+            model = deserialize_keras_object(model_config, custom_objects=custom_objects,
                                              safe_mode=safe_mode)
     except UnsafeDeserializationError:
         raise
@@ -141,7 +146,12 @@ def load_model(path, custom_objects=None, compile=True, safe_mode=True):
             raise DeserializationError(
                 f"{err}\n(The model directory {path!r} has no exported inference program to "
                 "fall back on.)") from err
-        return _revive(path, full_config, err, compile, custom_objects, safe_mode)
+        return _revive(path, config, err, compile, custom_objects, safe_mode)
+    if compile_config and hasattr(model, "compile_from_config"):
+        # Compiled outside `skip_initialization`, so metric and optimizer state starts
+        # from real initial values (the file then overwrites the optimizer's).
+        with CustomObjectScope(dict(custom_objects or {})), safe_mode_scope(safe_mode):
+            model.compile_from_config(compile_config)
     weights = os.path.join(path, WEIGHTS)
     if not os.path.isfile(weights):
         raise FileFormatError(f"Model directory {path!r} has no {WEIGHTS}; it is incomplete.")
@@ -242,7 +252,7 @@ def _revive(path, config, reason, compile, custom_objects, safe_mode):
         f"inference-only model from its exported program instead: calling it, predict() and "
         f"evaluate() work; fit() does not. To get the original {class_name or 'model'} back, "
         "make its class available (register it or pass `custom_objects=`) and load again.",
-        stacklevel=3)
+        stacklevel=user_stacklevel())
     compile_config = config.get("compile_config")
     if compile and isinstance(compile_config, dict) and compile_config:
         _compile_revived(model, compile_config, custom_objects, safe_mode)
@@ -258,7 +268,8 @@ def _compile_revived(model, compile_config, custom_objects, safe_mode):
             safe_mode=safe_mode)
     except Exception as err:
         warnings.warn(f"The revived model was not compiled: its loss or metrics could not be "
-                      f"restored ({err}). Call `compile()` before `evaluate()`.", stacklevel=4)
+                      f"restored ({err}). Call `compile()` before `evaluate()`.",
+                      stacklevel=user_stacklevel())
         return
     try:
         optimizer = deserialize_keras_object(compile_config.get("optimizer"),

@@ -30,6 +30,9 @@ class TensorOp(Layer):
     def get_config(self):
         return {"name": self.name}
 
+    def get_build_config(self):
+        return None
+
     def call(self, *args):
         raise NotImplementedError
 

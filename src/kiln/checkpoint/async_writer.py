@@ -1,0 +1,105 @@
+"""`AsyncWriter`: checkpoint file I/O on a background thread, one write at a time.
+
+The training thread only copies the tensors to save into host buffers (a memcpy, or a
+device-to-host copy) and returns; a background thread writes the files. The buffers are
+kept and reused by the next save, so after the first save the copy writes into memory
+that is already mapped (about 4x faster than into fresh memory). At most one write is in
+flight: the next save first waits for it. An error in the background surfaces at the
+next `submit()` or `wait()` (ModelCheckpoint waits at the end of `fit`).
+"""
+
+import threading
+import weakref
+
+import torch
+
+_active = weakref.WeakSet()
+_active_lock = threading.Lock()
+
+
+def wait_all():
+    """Waits for every in-flight background write of this process (errors stay pending)."""
+    with _active_lock:
+        writers = list(_active)
+    for writer in writers:
+        writer.wait(raise_errors=False)
+
+
+class AsyncWriter:
+    """Runs one background write at a time and reports its errors later.
+
+    Example:
+        >>> writer = AsyncWriter()
+        >>> snapshot = writer.snapshot({"w": model_tensor})
+        >>> writer.submit(write_files, snapshot)   # returns at once
+        >>> writer.wait()                          # raises if the write failed
+    """
+
+    def __init__(self):
+        self._thread = None
+        self._error = None
+        self._buffers = {}
+        self._lock = threading.Lock()
+        with _active_lock:
+            _active.add(self)
+
+    def snapshot(self, tensors):
+        """Copies `{key: tensor}` into reusable CPU buffers; returns `{key: copy}`.
+
+        Waits for the previous write first, since its buffers are about to be reused.
+        """
+        self.wait(raise_errors=False)
+        out, fresh = {}, {}
+        with torch.no_grad():
+            for key, tensor in tensors.items():
+                tensor = tensor.detach()
+                buffer = self._buffers.get(key)
+                if (buffer is None or buffer.shape != tensor.shape
+                        or buffer.dtype != tensor.dtype):
+                    buffer = torch.empty(tensor.shape, dtype=tensor.dtype)
+                buffer.copy_(tensor)
+                out[key] = fresh[key] = buffer
+        self._buffers = fresh
+        return out
+
+    def submit(self, fn, *args, description="checkpoint"):
+        """Runs `fn(*args)` in the background after the previous write has finished.
+
+        Raises the previous write's error, if it failed, before starting a new one.
+        """
+        self.wait()
+
+        def run():
+            try:
+                fn(*args)
+            except BaseException as err:  # reported to the training thread later
+                err.add_note(f"(raised while writing {description} in the background)")
+                self._error = err
+
+        thread = threading.Thread(target=run, name=f"kiln-checkpoint-writer", daemon=False)
+        with self._lock:
+            self._thread = thread
+        thread.start()
+
+    @property
+    def busy(self):
+        thread = self._thread
+        return thread is not None and thread.is_alive()
+
+    def wait(self, raise_errors=True):
+        """Blocks until the in-flight write (if any) is done; re-raises its error."""
+        with self._lock:
+            thread = self._thread
+        if thread is not None:
+            thread.join()
+            with self._lock:
+                if self._thread is thread:
+                    self._thread = None
+        if raise_errors and self._error is not None:
+            err, self._error = self._error, None
+            raise err
+
+    def release(self):
+        """Waits, then frees the snapshot buffers (they are otherwise kept for reuse)."""
+        self.wait(raise_errors=False)
+        self._buffers = {}

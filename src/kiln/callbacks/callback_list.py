@@ -70,6 +70,12 @@ class CallbackList(Callback):
         if self._progbar is None and add_progbar:
             self._progbar = ProgbarLogger()
             self.callbacks.append(self._progbar)
+        # Callbacks that snapshot the others' state (BackupAndRestore) run last and may
+        # see the whole list through `_set_siblings`.
+        self.callbacks.sort(key=lambda cb: bool(getattr(cb, "_runs_last", False)))
+        for cb in self.callbacks:
+            if hasattr(cb, "_set_siblings"):
+                cb._set_siblings(self.callbacks)
         self._dispatch = None
         self.set_model(model)
         self.set_params(params)

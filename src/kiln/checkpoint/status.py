@@ -81,7 +81,7 @@ def describe(shape, dtype):
 class Restoration:
     """Matches one checkpoint against live objects; keeps waiting values for later builds."""
 
-    def __init__(self, reader, root, skip_mismatch=False, partial_ok=()):
+    def __init__(self, reader, root, skip_mismatch=False, optional=()):
         self.prefix = reader.prefix
         self.nodes = reader.object_graph()
         self.entries = reader.entries()
@@ -96,7 +96,7 @@ class Restoration:
         self.values = {}               # stored node id -> tensor, for values still waiting
         self.skipped = []              # mismatch lines skipped under skip_mismatch
         self.wrong_kind = []           # stored variables matched to a non-variable, etc.
-        self.partial_ok = set(partial_ok)
+        self.optional = set(optional)  # keys neither side must have (the save counter)
 
     # -- matching ----------------------------------------------------------------------
     def _walk(self, starts):
@@ -249,7 +249,7 @@ class Restoration:
     def unused(self):
         """Stored keys that no live object received (the object graph entry excluded)."""
         return sorted(n["key"] for i, n in enumerate(self.nodes)
-                      if "key" in n and i not in self.restored and n["key"] not in self.partial_ok)
+                      if "key" in n and i not in self.restored and n["key"] not in self.optional)
 
     def waiting_for(self):
         names = []
@@ -262,7 +262,8 @@ class Restoration:
     def missing(self, root):
         """Keys (as this root would save them) of live variables that got no value."""
         graph = object_graph.Graph(root)
-        return [key for key, v in graph.all_variables() if id(v) not in self.live_restored]
+        return [key for key, v in graph.all_variables()
+                if id(v) not in self.live_restored and key not in self.optional]
 
 
 # -- the status objects ------------------------------------------------------------------------

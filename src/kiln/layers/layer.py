@@ -19,6 +19,11 @@ from kiln.core.variable import Variable
 from kiln.layers import layer_build, tracking
 from kiln.utils import naming
 
+# Generic build hook: each callable here is called as `callback(layer)` whenever a layer
+# becomes built (`layer.built = True`). kiln.checkpoint uses it to assign checkpoint values
+# to variables that did not exist when a restore was requested.
+BUILT_CALLBACKS = []
+
 _BASE_KWARGS = {"input_shape", "batch_input_shape", "batch_size", "input_dim", "weights",
                 "activity_regularizer", "autocast"}
 
@@ -121,6 +126,9 @@ class Layer(torch.nn.Module):
         else:
             self._forget_module(name)
             super().__setattr__(name, value)
+            if name == "built" and value is True and BUILT_CALLBACKS:
+                for callback in tuple(BUILT_CALLBACKS):
+                    callback(self)
 
     def _forget_module(self, name):
         modules = self.__dict__.get("_modules")
@@ -403,7 +411,8 @@ class Layer(torch.nn.Module):
         finally:
             ctx.depth -= 1
             ctx.training = previous_training
-        self._called = True
+        if not self._called:  # torch's __setattr__ is slow; set it once
+            self._called = True
         if self.activity_regularizer is not None:
             self.add_loss(self.activity_regularizer(outputs))
         if outermost:
@@ -509,12 +518,12 @@ def _capture_init_args(cls, args, kwargs):
     if init is Layer.__init__ or not args and not kwargs:
         return dict(kwargs) if not args else None
     try:
-        bound = inspect.signature(init).bind(None, *args, **kwargs)
+        bound = layer_build.signature(init).bind(None, *args, **kwargs)
     except TypeError:
         return None
     config = {}
     for name, value in list(bound.arguments.items())[1:]:
-        param = inspect.signature(init).parameters[name]
+        param = layer_build.signature(init).parameters[name]
         if param.kind == param.VAR_KEYWORD:
             config.update(value)
         elif param.kind != param.VAR_POSITIONAL:

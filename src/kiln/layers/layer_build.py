@@ -19,6 +19,16 @@ from kiln.layers import input_spec as input_spec_lib
 _FILLS = (83, 89)
 
 
+@functools.lru_cache(maxsize=4096)
+def signature(fn):
+    """`inspect.signature`, cached per function (it is slow and called per layer)."""
+    return inspect.signature(fn)
+
+
+def _sig(bound_method):
+    return signature(getattr(bound_method, "__func__", bound_method))
+
+
 def to_shape(shape):
     """Config shapes (lists) back to tuples; nested lists of shapes stay lists."""
     if shape is None:
@@ -108,14 +118,15 @@ def _config_shape(shape):
 def _shapes_dict(layer, args, kwargs):
     """`{"<arg>_shape": shape}` for every tensor argument of `call`, as Keras records them."""
     try:
-        bound = inspect.signature(layer.call).bind(*args, **kwargs)
+        bound = _sig(layer.call).bind(None, *args, **kwargs) if hasattr(
+            layer.call, "__func__") else _sig(layer.call).bind(*args, **kwargs)
     except TypeError:
         return {"input_shape": _shape_of(args[0]) if args else None}
     shapes = {}
     for name, value in bound.arguments.items():
         if name in ("training", "mask") or name.endswith("_mask") or not _is_tensorish(value):
             continue
-        param = inspect.signature(layer.call).parameters[name]
+        param = _sig(layer.call).parameters[name]
         if param.kind == param.VAR_POSITIONAL:
             value = value[0] if len(value) == 1 else list(value)
         elif param.kind == param.VAR_KEYWORD:
@@ -129,8 +140,10 @@ def maybe_build(layer, args, kwargs):
     if layer.built:
         return
     shapes = _shapes_dict(layer, args, kwargs)
-    build_params = [p for p in inspect.signature(layer.build).parameters.values()
+    build_params = [p for p in _sig(layer.build).parameters.values()
                     if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    if hasattr(layer.build, "__func__"):
+        build_params = build_params[1:]  # drop `self`
     with torch.device("cpu"), _real_scope():
         if len(shapes) > 1 and len(build_params) > 1 and all(
             k in {p.name for p in build_params} for k in shapes

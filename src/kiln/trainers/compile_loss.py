@@ -187,17 +187,23 @@ class CompileLoss:
 
 def accumulate_mean(metric, value, count):
     """`metric.update_state(value, sample_weight=count)` for a scalar, without overhead."""
-    total = getattr(metric, "total", None)
-    counter = getattr(metric, "count", None)
-    if total is None or counter is None or type(metric).update_state is not _mean_update():
+    fast = mean_state(metric)
+    if fast is None:
         metric.update_state(value, sample_weight=count)
         return
-    with torch.no_grad():
-        total.value.add_(value.detach().to(total.value.dtype), alpha=count)
-        counter.value.add_(count)
+    total, counter = fast
+    # In-place on non-trainable state with a detached value: nothing for autograd to record.
+    total.add_(value.detach(), alpha=count)
+    counter.add_(count)
 
 
-def _mean_update():
+def mean_state(metric):
+    """`(total, count)` tensors of a plain `kiln.metrics.Mean`, or None for other metrics."""
     from kiln.metrics import Mean
 
-    return Mean.update_state
+    if type(metric).update_state is not Mean.update_state:
+        return None
+    total, count = metric.total.value, metric.count.value
+    if total.dtype != torch.float32 or count.dtype != torch.float32:
+        return None
+    return total, count

@@ -92,6 +92,15 @@ def _should_eval(epoch, validation_freq):
     )
 
 
+def _resume_point(model, initial_epoch):
+    """`(epoch, step)` to start at: a callback (BackupAndRestore) may set
+    `model._initial_epoch` / `model._initial_step` in `on_train_begin` to resume a run; the
+    first `step` batches of that epoch are then drawn from the data but not trained on."""
+    epoch = model.__dict__.pop("_initial_epoch", None)
+    step = model.__dict__.pop("_initial_step", None)
+    return (initial_epoch if epoch is None else int(epoch)), int(step or 0)
+
+
 # -- fit ----------------------------------------------------------------------------------
 def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
         validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
@@ -118,6 +127,7 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
     runner.start()
     model.stop_training = False
     callbacks.on_train_begin()
+    initial_epoch, initial_step = _resume_point(model, initial_epoch)
     training_logs = None
     begin_hook = callbacks.wants("on_train_batch_begin")
     end_hook = callbacks.wants("on_train_batch_end")
@@ -126,7 +136,11 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
         callbacks.on_epoch_begin(epoch)
         model.train()
         steps = 0
+        skip = initial_step if epoch == initial_epoch else 0
         for step, (xb, yb, swb) in enumerate(data):
+            if step < skip:  # already trained before an interruption (BackupAndRestore)
+                steps += 1
+                continue
             if begin_hook:
                 callbacks.on_train_batch_begin(step)
             runner.train_step(xb, yb, swb)

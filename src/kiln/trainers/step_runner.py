@@ -13,7 +13,7 @@ import torch
 
 from kiln.core import call_context
 from kiln.trainers import structures
-from kiln.trainers.compile_loss import accumulate_mean
+from kiln.trainers.compile_loss import accumulate_mean, mean_state
 
 
 def _custom(model, name):
@@ -29,6 +29,7 @@ class StepRunner:
         self.compile_loss = getattr(model, "_compile_loss", None)
         self.compile_metrics = getattr(model, "_compile_metrics", None)
         self.loss_tracker = getattr(model, "_loss_tracker", None)
+        self._tracker_state = mean_state(self.loss_tracker) if self.loss_tracker is not None else None
         self.output_names = structures.model_output_names(model)
         self._names = None
         self._variables = None
@@ -118,7 +119,10 @@ class StepRunner:
                 "`compile()`, or add losses in the model with `add_loss()`."
             )
         self._checked = True
-        if self.loss_tracker is not None:
+        if self._tracker_state is not None:
+            self._tracker_state[0].add_(total.detach(), alpha=batch_size)
+            self._tracker_state[1].add_(batch_size)
+        elif self.loss_tracker is not None:
             accumulate_mean(self.loss_tracker, total, batch_size)
         return total, flat_true, flat_pred, flat_sw
 

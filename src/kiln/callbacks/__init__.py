@@ -3,6 +3,7 @@
 The same classes, arguments, log names and printed messages as `keras.callbacks`.
 """
 
+from kiln.callbacks.backup_and_restore import BackupAndRestore
 from kiln.callbacks.callback import Callback
 from kiln.callbacks.callback_list import CallbackList
 from kiln.callbacks.csv_logger import CSVLogger
@@ -17,6 +18,7 @@ from kiln.callbacks.reduce_lr_on_plateau import ReduceLROnPlateau
 from kiln.callbacks.terminate_on_nan import TerminateOnNaN
 
 __all__ = [
+    "BackupAndRestore",
     "Callback",
     "CallbackList",
     "CSVLogger",

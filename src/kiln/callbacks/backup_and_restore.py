@@ -149,14 +149,17 @@ class BackupAndRestore(Callback):
         ckpt = self._objects(state["step"] > 0, {n: np.zeros(0) for n in names}, b"{}")
         ckpt.restore(path).expect_partial().assert_existing_objects_matched()
         arrays = {n: getattr(ckpt, n) for n in names}
-        others = self._others()
-        saved = state["callbacks"]
-        for i, cb in enumerate(others):
-            if i < len(saved) and saved[i]["class"] == type(cb).__name__:
-                ts.restore_callback(cb, saved[i]["state"], arrays)
+        # Callbacks are matched by class and by order among callbacks of that class.
+        saved = {}
+        for entry in state["callbacks"]:
+            saved.setdefault(entry["class"], []).append(entry["state"])
+        for cb in self._others():
+            queue = saved.get(type(cb).__name__)
+            if queue:
+                ts.restore_callback(cb, queue.pop(0), arrays)
             else:
-                warnings.warn(f"BackupAndRestore: callback {type(cb).__name__} (position {i}) "
-                              "is not in the backup; its state starts fresh.", stacklevel=3)
+                warnings.warn(f"BackupAndRestore: the backup holds no state for callback "
+                              f"{type(cb).__name__}; its state starts fresh.", stacklevel=3)
         self._batches_seen = state["batches_seen"]
         return arrays
 

@@ -9,7 +9,8 @@ import torch
 
 from kiln.callbacks.monitor_callback import MonitorCallback
 
-_WEIGHTS_SUFFIXES = (".weights.h5", ".h5", ".hdf5", ".ckpt")
+_WEIGHTS_SUFFIXES = (".weights.h5", ".h5", ".hdf5", ".ckpt", ".safetensors")
+_ASYNC_SUFFIXES = ("", ".ckpt", ".safetensors")
 _MODEL_SUFFIXES = (".keras", ".h5", ".hdf5")
 
 
@@ -22,7 +23,7 @@ def _suffix_of(filepath):
 
 
 class ModelCheckpoint(MonitorCallback):
-    """Saves the model (`.keras`, `.h5`) or its weights (`.weights.h5`) while training.
+    """Saves the model (`.keras`, `.h5`) or its weights while training.
 
     Args:
         filepath: Where to save. May contain `str.format` fields filled with `epoch`
@@ -32,11 +33,17 @@ class ModelCheckpoint(MonitorCallback):
         verbose: 1 prints a message for every save decision.
         save_best_only: Save only when `monitor` improves on the best value so far.
         save_weights_only: Call `model.save_weights()` instead of `model.save()`. The path
-            must then end in `.weights.h5` (or be a checkpoint prefix: `.ckpt` or no
-            extension, which the saving layer writes as an object-graph checkpoint).
+            then ends in `.weights.h5`, `.safetensors`, or is a checkpoint prefix (`.ckpt`
+            or no extension: an object-graph checkpoint, `cp.ckpt.index` +
+            `cp.ckpt.data-00000-of-00001` + the folder's `checkpoint` state file).
         mode: `"auto"`, `"min"` or `"max"`; how `monitor` improves.
         save_freq: `"epoch"` or an integer number of batches between saves.
         initial_value_threshold: Initial best value for `save_best_only`.
+        async_save: Copy the weights and write the files on a background thread, so that
+            training only waits for the copy. At most one save is in flight (the next one
+            waits for it); a failed write raises at the next save or at the end of `fit()`,
+            which also waits for the last write. Supported for weights-only checkpoint and
+            `.safetensors` paths; other formats are saved synchronously with a warning.
 
     Example:
         >>> checkpoint = kiln.callbacks.ModelCheckpoint(
@@ -48,8 +55,10 @@ class ModelCheckpoint(MonitorCallback):
 
     def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False,
                  save_weights_only=False, mode="auto", save_freq="epoch",
-                 initial_value_threshold=None):
+                 initial_value_threshold=None, async_save=False):
         super().__init__(monitor, mode, initial_value_threshold)
+        self.async_save = bool(async_save)
+        self._writer = None
         self.verbose = verbose
         self.filepath = os.fspath(filepath)
         self.save_best_only = save_best_only
@@ -144,7 +153,9 @@ class ModelCheckpoint(MonitorCallback):
             dirname = os.path.dirname(filepath)
             if dirname and not os.path.exists(dirname):
                 os.makedirs(dirname, exist_ok=True)
-            if self.save_weights_only:
+            if self.async_save and self._save_in_background(filepath):
+                pass
+            elif self.save_weights_only:
                 self.model.save_weights(filepath, overwrite=True)
             else:
                 self.model.save(filepath, overwrite=True)
@@ -155,6 +166,38 @@ class ModelCheckpoint(MonitorCallback):
                 "Please specify a non-directory filepath for ModelCheckpoint. Filepath used "
                 f"is an existing directory: {filepath}"
             ) from e
+
+    def _save_in_background(self, filepath):
+        """Starts a background save of the weights; False if the format cannot do that."""
+        suffix = _suffix_of(filepath)
+        if not self.save_weights_only or suffix not in _ASYNC_SUFFIXES:
+            if not getattr(self, "_warned_sync", False):
+                self._warned_sync = True
+                warnings.warn(
+                    f"ModelCheckpoint(async_save=True) writes weights-only checkpoint and "
+                    f"`.safetensors` files in the background; {filepath!r} is saved "
+                    "synchronously.", stacklevel=4)
+            return False
+        from kiln.checkpoint import async_writer
+
+        if self._writer is None:
+            self._writer = async_writer.AsyncWriter()
+        if suffix == ".safetensors":
+            from kiln.saving import safetensors_store
+
+            tensors = self._writer.snapshot(self.model.state_dict())
+            metadata = {"format": "pt", "producer": "kiln"}
+            self._writer.submit(safetensors_store.save_safetensors, filepath, tensors, metadata,
+                                description=repr(filepath))
+        else:
+            from kiln.checkpoint import weights
+
+            weights.save_weights(self.model, filepath, writer=self._writer)
+        return True
+
+    def on_train_end(self, logs=None):
+        if self._writer is not None:
+            self._writer.wait()  # fit() returns only once the last file is written
 
     def _get_file_path(self, epoch, batch, logs):
         try:

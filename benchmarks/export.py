@@ -6,6 +6,7 @@ For an MLP and a small CNN, exports the model once with `format="torch"` and onc
 - kiln    `model.predict(x, batch_size=len(x), verbose=0)` (the training API's inference);
 - eager   `model(x)` under `torch.no_grad()` (kiln's forward without predict's loop);
 - torch   the artifact's program run by plain PyTorch: `torch.export.load(...).module()`;
+- loaded  the same program through `kiln.export.load(...).serve` (adds input checks);
 - ort     onnxruntime on the `.onnx` file (CPU provider, default threads).
 
 Ratios are `kiln predict time / other time` (above 1 means the other path is faster).
@@ -60,6 +61,7 @@ def run(name, build, repeats, tmp):
     model.export(torch_dir, verbose=False)
     model.export(onnx_path, format="onnx", verbose=False)
     program = torch.export.load(os.path.join(torch_dir, "serve.pt2")).module()
+    loaded = kiln.export.load(torch_dir)
     session = onnxruntime.InferenceSession(onnx_path, providers=["CPUExecutionProvider"])
     for batch in (1, 1000):
         x = np.random.rand(batch, *shape).astype("float32")
@@ -73,10 +75,12 @@ def run(name, build, repeats, tmp):
             t_predict = best_time(lambda: model.predict(x, batch_size=batch, verbose=0), reps)
             t_eager = best_time(lambda: model(xt), reps)
             t_torch = best_time(lambda: program(xt), reps)
+        t_loaded = best_time(lambda: loaded.serve(xt), reps)
         t_ort = best_time(lambda: session.run(None, {"x": x}), reps)
         print(f"{name:4s} batch {batch:5d}: kiln predict {t_predict * 1e3:8.3f} ms | "
               f"eager {t_eager * 1e3:8.3f} ms ({t_predict / t_eager:5.2f}x) | "
               f"torch artifact {t_torch * 1e3:8.3f} ms ({t_predict / t_torch:5.2f}x) | "
+              f"kiln.export.load {t_loaded * 1e3:8.3f} ms ({t_predict / t_loaded:5.2f}x) | "
               f"onnxruntime {t_ort * 1e3:8.3f} ms ({t_predict / t_ort:5.2f}x)")
 
 

@@ -68,6 +68,7 @@ class BackupAndRestore(Callback):
         self._resume = None         # (path, state) found at the start of fit()
         self._batches_seen = 0
         self._current_epoch = 0
+        self._save_at_epoch_end = False
 
     def _set_siblings(self, callbacks):
         self._siblings = callbacks
@@ -157,7 +158,7 @@ class BackupAndRestore(Callback):
             queue = saved.get(type(cb).__name__)
             if queue:
                 ts.restore_callback(cb, queue.pop(0), arrays)
-            else:
+            elif ts.capture_callback(cb, {}):  # stateless callbacks need nothing
                 warnings.warn(f"BackupAndRestore: the backup holds no state for callback "
                               f"{type(cb).__name__}; its state starts fresh.", stacklevel=3)
         self._batches_seen = state["batches_seen"]
@@ -167,6 +168,7 @@ class BackupAndRestore(Callback):
     def on_train_begin(self, logs=None):
         self._epoch_rng = None
         self._batch_rng = None
+        self._save_at_epoch_end = False
         self._resume = self._find_backup()
         if self._resume is None:
             self._batches_seen = 0
@@ -194,21 +196,37 @@ class BackupAndRestore(Callback):
         arrays = {}
         self._epoch_rng = (ts.capture_rng(arrays, "epoch_rng"), arrays)
 
-    def on_train_batch_begin(self, batch, logs=None):
+    def _apply_batch_rng(self):
         if self._batch_rng is not None:
             state, arrays = self._batch_rng
             self._batch_rng = None
             ts.restore_rng(state, arrays, "rng")
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self._apply_batch_rng()
+
+    def on_test_begin(self, logs=None):
+        # A backup taken after the epoch's last batch: no batch is left to train, so the
+        # generators are set before validation instead.
+        self._apply_batch_rng()
 
     def on_train_batch_end(self, batch, logs=None):
         if self.save_freq == "epoch":
             return
         self._batches_seen += 1
         if self._batches_seen % self.save_freq == 0:
-            self._save(self._current_epoch, batch + 1)
+            steps = (self.params or {}).get("steps")
+            if steps is not None and batch + 1 >= steps:
+                # After the epoch's last batch the backup waits for the end of the epoch,
+                # so that a resumed run always has a batch to train before validating.
+                self._save_at_epoch_end = True
+            else:
+                self._save(self._current_epoch, batch + 1)
 
     def on_epoch_end(self, epoch, logs=None):
-        if self.save_freq == "epoch":
+        self._apply_batch_rng()
+        if self.save_freq == "epoch" or self._save_at_epoch_end:
+            self._save_at_epoch_end = False
             self._save(epoch + 1, 0)
 
     def on_train_end(self, logs=None):

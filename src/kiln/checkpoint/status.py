@@ -95,6 +95,7 @@ class Restoration:
         self.pending = {}              # id(live object) -> (weakref, stored node id)
         self.values = {}               # stored node id -> tensor, for values still waiting
         self.skipped = []              # mismatch lines skipped under skip_mismatch
+        self.skipped_ids = set()       # their stored node ids (already warned about)
         self.wrong_kind = []           # stored variables matched to a non-variable, etc.
         self.optional = set(optional)  # keys neither side must have (the save counter)
 
@@ -157,10 +158,11 @@ class Restoration:
 
     # -- assigning ---------------------------------------------------------------------
     def _check(self, plan):
-        problems, fitting = [], []
+        problems, fitting, mismatched = [], [], []
         for cid, target in plan:
             entry = self.entries[self.nodes[cid]["key"]]
             if isinstance(target, Variable) and tuple(target.shape) != entry.shape:
+                mismatched.append(cid)
                 problems.append(f"  {entry.key}  expected {describe(target.shape, target.dtype)}"
                                 f", found {describe(entry.shape, entry.dtype)}")
             else:
@@ -176,6 +178,7 @@ class Restoration:
                           "whose shapes differ (skip_mismatch=True):\n" + "\n".join(problems),
                           stacklevel=5)
             self.skipped.extend(problems)
+            self.skipped_ids.update(mismatched)
         return fitting
 
     def _assign(self, cid, target, tensor):
@@ -350,7 +353,8 @@ class CheckpointLoadStatus:
             r = self._restoration
             if self._partial or r.pending:
                 return
-            unused = r.unused()
+            skipped = {r.nodes[i]["key"] for i in r.skipped_ids}
+            unused = [k for k in r.unused() if k not in skipped]
         except Exception:
             return
         if unused:

@@ -173,6 +173,11 @@ class ExportArchive:
                 f"{path!r} is a file; an exported artifact is a directory. Choose another "
                 "path, or use format='onnx' for a single-file artifact."
             )
+        if os.path.isdir(path) and os.listdir(path) and \
+                not os.path.isfile(os.path.join(path, torch_export.MANIFEST)):
+            raise ExportError(
+                f"{path!r} is a non-empty directory that does not hold an export artifact; "
+                "writing the artifact would delete its contents. Choose a new or empty path.")
         parent = os.path.dirname(os.path.abspath(path))
         os.makedirs(parent, exist_ok=True)
         with atomic_directory(path) as tmp:

@@ -68,7 +68,8 @@ def read_manifest(root):
 
     what = os.path.join(root, torch_export.MANIFEST)
     with open(what, "rb") as f:
-        manifest = load_untrusted_json(f.read(_MANIFEST_MAX_BYTES + 1), what)
+        manifest = load_untrusted_json(f.read(_MANIFEST_MAX_BYTES + 1), what,
+                                       max_bytes=_MANIFEST_MAX_BYTES)
     if not isinstance(manifest, dict) or manifest.get("format") != torch_export.FORMAT:
         raise FileFormatError(f"{what} is not a kiln torch-artifact manifest.")
     version = manifest.get("format_version")

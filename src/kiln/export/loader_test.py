@@ -73,7 +73,8 @@ def test_newer_format_and_missing_files_are_refused(artifact_dir, tmp_path):
     partial = tmp_path / "partial"
     shutil.copytree(artifact_dir, partial)
     (partial / "variables.safetensors").unlink()
-    with pytest.raises(FileFormatError, match="lists .variables.safetensors., which the artifact lacks"):
+    with pytest.raises(FileFormatError,
+                       match="lists .variables.safetensors., which the artifact lacks"):
         kiln.export.load(partial)
 
 

@@ -49,6 +49,31 @@ def test_multi_input_model_takes_flat_named_inputs(tmp_path):
         np.testing.assert_allclose(got, expected[:batch], rtol=1e-5, atol=1e-5)
 
 
+def test_dynamic_sizes_survive_reshapes_and_layer_norm(tmp_path):
+    # Flatten computes `x.reshape(x.shape[0], -1)`; LayerNormalization passes a traced
+    # shape to layer_norm. Each breaks one of the two conversion routes.
+    pixels = kiln.Input((8, 8, 1), name="pixels")
+    x = kiln.layers.Conv2D(2, 3, activation="relu")(pixels)
+    cnn = kiln.Model(pixels, kiln.layers.Dense(2)(kiln.layers.Flatten()(x)))
+    tokens = kiln.Input((None,), dtype="int32", name="tokens")
+    h = kiln.layers.Embedding(20, 4)(tokens)
+    h = kiln.layers.LayerNormalization()(h)
+    nlp = kiln.Model(tokens, kiln.layers.Dense(2)(kiln.layers.GlobalAveragePooling1D()(h)))
+    rng = np.random.default_rng(0)
+    cases = [(cnn, "pixels", rng.random((5, 8, 8, 1)).astype("float32")),
+             (nlp, "tokens", rng.integers(0, 20, (5, 9)).astype("int32"))]
+    for model, name, data in cases:
+        model.export(tmp_path / f"{name}.onnx", format="onnx", verbose=False)
+        session = _session(tmp_path / f"{name}.onnx")
+        for batch in (1, 5):
+            got = session.run(None, {name: data[:batch]})[0]
+            np.testing.assert_allclose(got, np.asarray(model(data[:batch])), rtol=1e-5,
+                                       atol=1e-5)
+    short = rng.integers(0, 20, (2, 3)).astype("int32")
+    np.testing.assert_allclose(session.run(None, {"tokens": short})[0],
+                               np.asarray(nlp(short)), rtol=1e-5, atol=1e-5)
+
+
 def test_external_data_puts_weights_beside_the_file(tmp_path):
     model = kiln.Sequential([kiln.Input((64,)), kiln.layers.Dense(64), kiln.layers.Dense(2)])
     data = np.random.rand(3, 64).astype("float32")

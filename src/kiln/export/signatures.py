@@ -266,7 +266,8 @@ def sample_args(signature):
 
 # -- JSON form ------------------------------------------------------------------------------
 def to_json(structure):
-    """Tagged JSON: `{"tensor": {...}}`, `{"list": [...]}`, `{"tuple": [...]}`, `{"dict": [[k, v]]}`."""
+    """Tagged JSON: `{"tensor": {...}}`, `{"list": [...]}`, `{"tuple": [...]}` and
+    `{"dict": [[key, value], ...]}` (key order kept)."""
     if isinstance(structure, dict):
         return {"dict": [[str(k), to_json(v)] for k, v in structure.items()]}
     if isinstance(structure, tuple):

@@ -203,7 +203,8 @@ def trace(fn, resources, signature, endpoint):
 
 
 _NOISY_LOGGERS = ("torch.fx.experimental.symbolic_shapes", "torch.export", "torch._export",
-                  "torch._dynamo", "torch._subclasses.fake_tensor", "torch.fx.experimental.recording")
+                  "torch._dynamo", "torch._subclasses.fake_tensor",
+                  "torch.fx.experimental.recording")
 
 
 @contextlib.contextmanager

@@ -110,3 +110,14 @@ def test_unknown_and_tensorflow_formats(tmp_path):
     with pytest.raises(ExportError, match="Unsupported arguments for format='torch'"):
         model.export(tmp_path / "art", strict=True)
     assert _left_over(tmp_path) == []
+
+
+def test_never_replaces_a_directory_that_is_not_an_artifact(tmp_path):
+    (tmp_path / "photos").mkdir()
+    (tmp_path / "photos" / "cat.jpg").write_bytes(b"meow")
+    model = kiln.Sequential([kiln.Input((3,)), kiln.layers.Dense(2)])
+    with pytest.raises(ExportError, match="does not hold an export artifact"):
+        model.export(tmp_path / "photos")
+    with pytest.raises(FileExistsError, match="does not hold a saved model"):
+        model.save(tmp_path / "photos")
+    assert os.listdir(tmp_path / "photos") == ["cat.jpg"]

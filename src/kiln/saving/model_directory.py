@@ -53,6 +53,11 @@ def save_model(model, path):
         raise FileExistsError(
             f"{path!r} is a file, but a path without extension saves a model directory. "
             "Remove the file, or save to `<name>.keras` instead.")
+    if os.path.isdir(path) and os.listdir(path) and not any(
+            os.path.isfile(os.path.join(path, n)) for n in (CONFIG, METADATA)):
+        raise FileExistsError(
+            f"{path!r} is a non-empty directory that does not hold a saved model; saving "
+            "would replace its contents. Choose a new or empty path.")
     config_bytes = json.dumps(serialize_keras_object(model)).encode("utf-8")
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with atomic_directory(path) as tmp:
@@ -192,7 +197,8 @@ def _verify(path):
     if not os.path.isfile(meta_path):
         return {}
     with open(meta_path, "rb") as f:
-        meta = load_untrusted_json(f.read(METADATA_MAX_BYTES + 1), meta_path)
+        meta = load_untrusted_json(f.read(METADATA_MAX_BYTES + 1), meta_path,
+                                   max_bytes=METADATA_MAX_BYTES)
     info = meta.get("kiln") if isinstance(meta, dict) else None
     if not isinstance(info, dict):
         return meta if isinstance(meta, dict) else {}

@@ -61,7 +61,9 @@ def _batch_logs(model, runner):
     if runner.last_logs is not None:
         step_logs = runner.last_logs
         return logs_lib.LazyLogs(lambda: step_logs, list(step_logs))
-    return logs_lib.LazyLogs(lambda: logs_lib.metric_results(model), _result_names(model))
+    if runner.result_names is None:  # fixed once the first batch has built the metrics
+        runner.result_names = _result_names(model)
+    return logs_lib.LazyLogs(lambda: logs_lib.metric_results(model), runner.result_names)
 
 
 def _callback_list(callbacks, model, verbose, epochs, steps, add_history=False):
@@ -166,7 +168,7 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
     if optimizer is not None and epochs > 0 and hasattr(optimizer, "finalize_variable_values"):
         optimizer.finalize_variable_values(model.trainable_weights)
     callbacks.on_train_end(logs=training_logs)
-    return model.history
+    return getattr(model, "history", None)
 
 
 # -- evaluate -------------------------------------------------------------------------------

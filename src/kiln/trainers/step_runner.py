@@ -40,6 +40,7 @@ class StepRunner:
         self._custom_test = _custom(model, "test_step")
         self._custom_predict = _custom(model, "predict_step")
         self.last_logs = None
+        self.result_names = None
 
     # -- set-up --------------------------------------------------------------------------
     def _make_forward(self, model):
@@ -56,6 +57,7 @@ class StepRunner:
         self._variables = None
         self._checked = False
         self.last_logs = None
+        self.result_names = None
 
     def _call(self, x, training):
         if self._has_training_arg:

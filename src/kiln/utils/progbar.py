@@ -82,7 +82,8 @@ class Progbar:
         self._stateless = set(stateless_metrics) if stateless_metrics is not None else None
         if self._stateful is None and self._stateless is None:
             self._stateful = set()
-        self._dynamic_display = _is_tty(sys.stdout)
+        # A terminal or a notebook (which renders carriage returns) gets the live bar.
+        self._dynamic_display = _is_tty(sys.stdout) or "ipykernel" in sys.modules
         self._values = {}
         self._values_order = []
         self._seen_so_far = 0

@@ -1,0 +1,92 @@
+"""ModelCheckpoint with the checkpoint format, `.safetensors` and `async_save=True`."""
+
+import os
+
+import numpy as np
+import pytest
+
+import kiln
+from kiln.callbacks import ModelCheckpoint
+from kiln.callbacks._testlib import regression_data, regression_model
+from kiln.checkpoint import format as fmt
+
+
+def _fit(model, callbacks, epochs=3, **kwargs):
+    x, y = regression_data()
+    return model.fit(x, y, epochs=epochs, batch_size=4, verbose=0, callbacks=callbacks, **kwargs)
+
+
+@pytest.mark.parametrize("async_save", [False, True])
+def test_checkpoint_format_files_and_messages(tmp_path, monkeypatch, capsys, async_save):
+    monkeypatch.chdir(tmp_path)
+    model = regression_model()
+    callback = ModelCheckpoint("training_1/cp.ckpt", save_weights_only=True, verbose=1,
+                               async_save=async_save)
+    _fit(model, [callback])
+    out = capsys.readouterr().out
+    assert all(f"Epoch {e}: saving model to training_1/cp.ckpt" in out for e in (1, 2, 3))
+    assert sorted(os.listdir("training_1")) == ["checkpoint", "cp.ckpt.data-00000-of-00001",
+                                                "cp.ckpt.index"]
+    restored = regression_model()
+    restored.load_weights("training_1/cp.ckpt").assert_existing_objects_matched()
+    for a, b in zip(model.weights, restored.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_async_fit_waits_for_the_last_write(tmp_path):
+    model = regression_model()
+    callback = ModelCheckpoint(str(tmp_path / "cp-{epoch:02d}.ckpt"), save_weights_only=True,
+                               async_save=True, save_freq=2)
+    _fit(model, [callback], epochs=2)  # 4 batches per epoch: saves after batches 2, 4, 6, 8
+    assert kiln.checkpoint.latest_checkpoint(str(tmp_path)) == str(tmp_path / "cp-02.ckpt")
+    assert not callback._writer.busy
+    restored = regression_model()
+    restored.load_weights(str(tmp_path / "cp-02.ckpt"))
+    for a, b in zip(model.weights, restored.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def _named_model():
+    # safetensors keys are state_dict names, which contain the layer names.
+    model = kiln.Sequential([kiln.Input((3,)), kiln.layers.Dense(1, name="out")])
+    model.compile(optimizer="sgd", loss="mse")
+    return model
+
+
+def test_async_safetensors(tmp_path):
+    model = _named_model()
+    path = str(tmp_path / "w-{epoch}.safetensors")
+    _fit(model, [ModelCheckpoint(path, save_weights_only=True, async_save=True)], epochs=2)
+    restored = _named_model()
+    restored.load_weights(str(tmp_path / "w-2.safetensors"))
+    for a, b in zip(model.weights, restored.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_async_keras_format_falls_back_to_a_synchronous_save(tmp_path):
+    model = regression_model()
+    with pytest.warns(UserWarning, match="saved synchronously"):
+        _fit(model, [ModelCheckpoint(str(tmp_path / "m.keras"), async_save=True)], epochs=1)
+    assert os.path.isfile(tmp_path / "m.keras")
+
+
+def test_background_errors_surface_at_the_end_of_fit(tmp_path, monkeypatch):
+    def broken(prefix, tensors):
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(fmt, "write", broken)
+    model = regression_model()
+    callback = ModelCheckpoint(str(tmp_path / "cp.ckpt"), save_weights_only=True,
+                               async_save=True)
+    with pytest.raises(OSError, match="No space left on device"):
+        _fit(model, [callback], epochs=1)
+
+
+def test_best_only_with_checkpoint_format(tmp_path, capsys):
+    model = regression_model()
+    callback = ModelCheckpoint(str(tmp_path / "best.ckpt"), monitor="loss", save_best_only=True,
+                               save_weights_only=True, verbose=1)
+    _fit(model, [callback], epochs=2)
+    out = capsys.readouterr().out
+    assert "Epoch 1: loss improved from None to" in out
+    assert os.path.isfile(fmt.index_path(str(tmp_path / "best.ckpt")))

@@ -218,16 +218,7 @@ def time_import(module, repeats=5):
     return min(times)
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch intra-op threads for every contender (default 1)")
-    parser.add_argument("--no-keras", action="store_true")
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    x, y = make_data()
-    batch_sizes = [32, 128]
+def run_fit(args, x, y, batch_sizes):
     print(f"fit: one epoch, {N_TRAIN} samples, {FEATURES}-{HIDDEN}-{CLASSES} MLP with dropout, "
           f"Adam; best of {args.repeats}; torch threads={args.threads}")
     fit_times = {}
@@ -249,6 +240,8 @@ def main():
             print(f"             keras {keras_times[bs]:6.2f}s  "
                   f"kiln/keras {t['kiln'] / keras_times[bs]:5.3f}x")
 
+
+def run_predict(args, x, batch_sizes):
     model = kiln_model()
     reference, same_layout = torch_model(), KerasLayoutMLP()
     xp = x[:N_PREDICT]
@@ -264,8 +257,28 @@ def main():
               f"same layout {best['same'] * 1e3:7.1f}ms  kiln/torch "
               f"{best['kiln'] / best['same']:5.3f}x")
 
-    t_torch, t_kiln = time_import("torch"), time_import("kiln")
-    print(f"import: torch {t_torch:.3f}s  kiln {t_kiln:.3f}s  kiln/torch {t_kiln / t_torch:5.3f}x")
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch intra-op threads for every contender (default 1)")
+    parser.add_argument("--no-keras", action="store_true")
+    parser.add_argument("--parts", default="fit,predict,import",
+                        help="comma-separated subset of fit,predict,import")
+    args = parser.parse_args()
+    parts = set(args.parts.split(","))
+    torch.set_num_threads(args.threads)
+    x, y = make_data()
+    batch_sizes = [32, 128]
+    if "fit" in parts:
+        run_fit(args, x, y, batch_sizes)
+    if "predict" in parts:
+        run_predict(args, x, batch_sizes)
+    if "import" in parts:
+        t_torch, t_kiln = time_import("torch"), time_import("kiln")
+        print(f"import: torch {t_torch:.3f}s  kiln {t_kiln:.3f}s  "
+              f"kiln/torch {t_kiln / t_torch:5.3f}x")
 
 
 if __name__ == "__main__":

@@ -91,6 +91,8 @@ class ModelCheckpoint(MonitorCallback):
         self._current_epoch = epoch
 
     def on_train_batch_end(self, batch, logs=None):
+        if self.async_save and self._writer is None:
+            self._prepare_background_saves()
         if self._should_save_on_batch(batch):
             self._save_model(self._current_epoch, batch, logs)
 
@@ -166,6 +168,23 @@ class ModelCheckpoint(MonitorCallback):
                 "Please specify a non-directory filepath for ModelCheckpoint. Filepath used "
                 f"is an existing directory: {filepath}"
             ) from e
+
+    def _prepare_background_saves(self):
+        """After the first batch (optimizer slots exist by then), allocates the snapshot
+        buffers on the writer thread, so that no save pays for fresh memory."""
+        from kiln.checkpoint import async_writer
+
+        self._writer = async_writer.AsyncWriter()
+        suffix = _suffix_of(self.filepath)
+        if not self.save_weights_only or suffix not in _ASYNC_SUFFIXES:
+            return
+        if suffix == ".safetensors":
+            tensors = self.model.state_dict()
+        else:
+            from kiln.checkpoint import checkpoint, object_graph
+
+            tensors = checkpoint.graph_tensors(object_graph.Graph(self.model))
+        self._writer.prepare(tensors)
 
     def _save_in_background(self, filepath):
         """Starts a background save of the weights; False if the format cannot do that."""

@@ -38,10 +38,12 @@ def skipping_initialization() -> bool:
 
 @contextlib.contextmanager
 def skip_initialization():
-    """Within this scope new variables get uninitialized storage.
+    """Within this scope layer weights (`Layer.add_weight`) get uninitialized storage.
 
     Loading uses it: the values are about to be overwritten from a file, so running
-    initializers (a random fill of every weight) would only waste time.
+    initializers (a random fill of every weight) would only waste time. Other variables
+    (metric state, optimizer slots) are initialized as usual, and loading checks that
+    every weight was filled from the file.
     """
     previous = skipping_initialization()
     _state.skip_init = True
@@ -107,10 +109,7 @@ class Variable:
                 )
             shape = tuple(int(d) for d in shape)
             dtype = dtypes.standardize(dtype) or "float32"
-            if skipping_initialization():
-                tensor = torch.empty(shape, dtype=dtypes.to_torch(dtype))
-            else:
-                tensor = _as_tensor(initializer(shape, dtype=dtype), dtype)
+            tensor = _as_tensor(initializer(shape, dtype=dtype), dtype)
             owned = True
         else:
             tensor = _as_tensor(initializer, dtype)
@@ -331,3 +330,8 @@ def _as_tensor(value, dtype=None) -> torch.Tensor:
     elif t.dtype == torch.float64 and not isinstance(value, torch.Tensor):
         t = t.float()
     return t
+
+
+def empty_initializer(shape, dtype=None):
+    """An initializer that allocates without filling (see `skip_initialization`)."""
+    return torch.empty(shape, dtype=dtypes.to_torch(dtype or "float32"))

@@ -86,10 +86,10 @@ class ExportArchive:
             The endpoint's output specs.
 
         Example:
-            >>> archive.add_endpoint("serve", model, [kiln.InputSpec((None, 16))])
+            >>> archive.add_endpoint("serve", model, [kiln.InputSpec(shape=(None, 16))])
         """
         self._check_name(name, "Endpoint")
-        if name in self._endpoints:
+        if name in self._endpoints or name in self._collections:
             raise ExportError(f"Endpoint name '{name}' is already taken. Choose another name.")
         if not callable(fn):
             raise ExportError(f"add_endpoint() needs a callable `fn`. Received: {fn!r}")
@@ -184,6 +184,10 @@ class ExportArchive:
             self.write_into(tmp)
         if verbose:
             print(torch_export.summary(path, self._endpoints, self._collections))
+
+    def endpoint_program(self, name):
+        """The traced `torch.export.ExportedProgram` of endpoint `name`."""
+        return self._endpoints[name].program
 
     def write_into(self, directory):
         """Writes the artifact files into an existing directory (no atomic swap)."""

@@ -36,8 +36,13 @@ def load(filepath):
     if not os.path.exists(path):
         raise FileNotFoundError(f"No export artifact at {path!r}. Check the path.")
     if os.path.isfile(path):
-        hint = (" It is an ONNX file: run it with onnxruntime "
-                "(`onnxruntime.InferenceSession(path)`).") if path.endswith(".onnx") else ""
+        hint = ""
+        if path.endswith(".onnx"):
+            hint = (" It is an ONNX file: run it with onnxruntime "
+                    "(`onnxruntime.InferenceSession(path)`).")
+        elif path.endswith(".pt2"):
+            hint = (" It is a single torch.export program: run it with "
+                    "`torch.export.load(path).module()`.")
         raise FileFormatError(
             f"{path!r} is a file, but kiln export artifacts are directories written by "
             f"`model.export(path)` or `ExportArchive.write_out(path)`.{hint}")

@@ -1,5 +1,7 @@
 """`model.export(filepath, format=...)`: the one-call export of a model's inference pass."""
 
+import os
+
 from kiln.errors import ExportError
 from kiln.export import signatures
 
@@ -13,8 +15,9 @@ def export_model(model, filepath, format="torch", verbose=True, input_signature=
 
     Args:
         model: A built `kiln.Model` (called at least once, or built from an `Input`).
-        filepath: For `format="torch"`, the artifact directory; for `"onnx"`, the
-            `.onnx` file.
+        filepath: For `format="torch"`, the artifact directory (a path ending in `.pt2`
+            writes just the `serve` program as one file, as Keras 3 does); for `"onnx"`,
+            the `.onnx` file.
         format: `"torch"` (a directory of `torch.export` programs that plain PyTorch
             loads) or `"onnx"` (a file onnxruntime runs).
         verbose: Print the saved endpoints.
@@ -48,7 +51,22 @@ def export_model(model, filepath, format="torch", verbose=True, input_signature=
             "accepts filepath, format, verbose and input_signature."
         )
     archive = build_archive(model, signature)
+    if os.fspath(filepath).endswith(".pt2"):
+        return _write_single_program(archive, os.fspath(filepath), verbose)
     archive.write_out(filepath, verbose=verbose)
+
+
+def _write_single_program(archive, path, verbose):
+    """Keras 3's `format="torch"` layout: one `.pt2` file, `torch.export.load`-able."""
+    import torch
+
+    from kiln.saving.atomic import atomic_write
+
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with atomic_write(path) as f:
+        torch.export.save(archive.endpoint_program("serve"), f)
+    if verbose:
+        print(f"Saved PyTorch ExportedProgram at '{path}'.")
 
 
 def model_signature(model, input_signature=None):

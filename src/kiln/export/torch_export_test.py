@@ -170,3 +170,17 @@ def test_artifact_runs_with_plain_torch_without_kiln(tmp_path):
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "plain torch ok (5, 1)" in result.stdout
+
+
+def test_pt2_path_writes_one_program_file_as_keras_does(tmp_path, capsys):
+    model = kiln.Sequential([kiln.Input((3,)), kiln.layers.Dense(2)])
+    model.export(tmp_path / "model.pt2")
+    assert capsys.readouterr().out.strip() == \
+        f"Saved PyTorch ExportedProgram at '{tmp_path / 'model.pt2'}'."
+    assert os.listdir(tmp_path) == ["model.pt2"]
+    x = torch.rand(4, 3)
+    with torch.no_grad():
+        out = torch.export.load(tmp_path / "model.pt2").module()(x)
+    _close(out, model(x))
+    with pytest.raises(FileFormatError, match=r"torch.export.load\(path\).module\(\)"):
+        kiln.export.load(tmp_path / "model.pt2")

@@ -15,7 +15,7 @@ from kiln import dtype_policies
 from kiln.core import call_context
 from kiln.core import keras_tensor
 from kiln.core.tensor import to_tensor, wrap_outputs
-from kiln.core.variable import Variable
+from kiln.core.variable import Variable, empty_initializer, skipping_initialization
 from kiln.layers import layer_build, tracking
 from kiln.utils import naming
 
@@ -253,6 +253,8 @@ class Layer(torch.nn.Module):
             if not shape:
                 initializer = "zeros"
         initializer = initializers.get(initializer)
+        if skipping_initialization():
+            initializer = empty_initializer
         variable = Variable(initializer, shape=shape, dtype=dtype, trainable=trainable,
                             name=name or "variable", autocast=autocast,
                             aggregation=aggregation)

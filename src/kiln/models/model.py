@@ -21,6 +21,8 @@ class Model(Layer):
         >>> model = kiln.Model(inputs, outputs)
     """
 
+    optimizer = None  # set by compile()
+
     def __new__(cls, *args, **kwargs):
         if cls is Model and _functional_args(args, kwargs):
             from kiln.models.functional import Functional

@@ -21,7 +21,6 @@ import torch
 from kiln.errors import FileFormatError, UnsafeFileError, WeightsMismatchError
 from kiln.saving.atomic import atomic_write
 from kiln.saving.h5_store import _TORCH_DTYPES, H5Reader, H5Writer, to_storable, vars_group
-from kiln.saving.h5_validation import dataset_dtype_name
 from kiln.saving.json_utils import CONFIG_MAX_BYTES, load_untrusted_json
 
 __all__ = ["ShardedH5Writer", "ShardedH5Reader", "shard_file_name", "check_shard_name"]
@@ -228,17 +227,17 @@ class ShardedH5Reader:
         return self._readers[name]
 
     def _datasets(self, path):
-        """`{index: (reader, dataset)}` across all shards listed for `path`, or None."""
+        """`{index: (reader, DatasetInfo)}` across all shards listed for `path`, or None."""
         if path not in self._map:
             return None
         found = {}
         for name in self._map[path]:
             reader = self._reader(name)
-            for index, dset in (reader.indexed_datasets(path) or {}).items():
+            for index, info in (reader.variables(path) or {}).items():
                 if index in found:
                     raise FileFormatError(f"{self.what}: variable {vars_group(path)}/{index} "
                                           "appears in more than one shard.")
-                found[index] = (reader, dset)
+                found[index] = (reader, info)
         if sorted(found) != list(range(len(found))):
             raise FileFormatError(f"{self.what}: the shards hold variables {sorted(found)} of "
                                   f"'{vars_group(path)}'; expected 0..{len(found) - 1}.")
@@ -252,8 +251,7 @@ class ShardedH5Reader:
         found = self._datasets(path)
         if found is None:
             return None
-        return [(tuple(found[i][1].shape), dataset_dtype_name(found[i][1])[0])
-                for i in range(len(found))]
+        return [(found[i][1].shape, found[i][1].dtype) for i in range(len(found))]
 
     def get(self, path, as_torch=False):
         """Like `H5Reader.get`: the variables of `path` in index order, or None."""
@@ -262,11 +260,10 @@ class ShardedH5Reader:
             return None
         values = []
         for index in range(len(found)):
-            reader, dset = found[index]
-            name = dataset_dtype_name(dset)[0]
-            out = torch.empty(tuple(dset.shape), dtype=_TORCH_DTYPES[name])
-            reader._fill(dset, out, f"{vars_group(path)}/{index}")
-            values.append(out if (as_torch or name == "bfloat16") else out.numpy())
+            reader, info = found[index]
+            out = torch.empty(info.shape, dtype=_TORCH_DTYPES[info.dtype])
+            reader.read_into(path, index, out)
+            values.append(out if (as_torch or info.dtype == "bfloat16") else out.numpy())
         return values
 
     def read_into(self, path, index, out):
@@ -276,8 +273,7 @@ class ShardedH5Reader:
         if found is None or index not in found:
             raise WeightsMismatchError(f"{self.what} has no variable '{where}'.",
                                        [f"{where}  missing from the file"])
-        reader, dset = found[index]
-        reader._fill(dset, out, where)
+        found[index][0].read_into(path, index, out)
 
     def close(self):
         readers, self._readers = self._readers, {}

@@ -7,232 +7,42 @@ contiguous and uncompressed. bfloat16 is stored as a 2-byte opaque type with dat
 attribute `dtype="bfloat16"`.
 
 These classes know nothing about layers: they map store paths (`"layers/dense"`) to
-lists of arrays. `H5Reader` validates the whole file on open (see `h5_validation`) and
-can fill preallocated torch tensors straight from the file bytes.
+lists of arrays. `H5Reader` validates the whole file on open (see `h5_validation`), which
+also tells it where every variable's bytes are; reads then copy those bytes straight into
+preallocated torch tensors with positioned reads, without h5py. The writer lives in
+`h5_writer` and is re-exported here.
 """
 
 import io
-import math
 import os
 
 import h5py
-import numpy as np
 import torch
-from h5py import h5d
 
 from kiln.errors import FileFormatError, WeightsMismatchError
-from kiln.saving.atomic import atomic_write
-from kiln.saving.h5_validation import dataset_dtype_name, read_small_string_attr, validate_h5_file
+from kiln.saving.h5_validation import DatasetInfo, read_small_string_attr, scan_h5_file
+from kiln.saving.h5_writer import _TORCH_DTYPES, _TORCH_NAMES, H5Writer, to_storable, vars_group
+from kiln.saving.span_io import Digest, FileWindow, fill_spans
 
-__all__ = ["H5Writer", "H5Reader", "ShardedH5Writer", "ShardedH5Reader", "vars_group"]
+__all__ = ["H5Writer", "H5Reader", "ShardedH5Writer", "ShardedH5Reader", "vars_group",
+           "to_storable"]
 
-_TORCH_DTYPES = {
-    "float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32,
-    "float64": torch.float64, "int8": torch.int8, "int16": torch.int16, "int32": torch.int32,
-    "int64": torch.int64, "uint8": torch.uint8, "uint16": torch.uint16,
-    "uint32": torch.uint32, "uint64": torch.uint64, "bool": torch.bool,
-}
-_TORCH_NAMES = {v: k for k, v in _TORCH_DTYPES.items()}
-_NUMPY_NAMES = frozenset(_TORCH_DTYPES) - {"bfloat16"}
+_ = (_TORCH_DTYPES, to_storable)  # re-exported for h5_sharded and older imports
 
 
-def vars_group(path):
-    """Returns the HDF5 group name for a store path: `"layers/dense"` -> `"layers/dense/vars"`."""
-    if path.startswith("/") or path.endswith("/") or "//" in path:
-        raise ValueError(f"Store paths look like 'layers/dense' (no leading, trailing or double "
-                         f"slash). Received: path={path!r}")
-    return f"{path}/vars" if path else "vars"
-
-
-def to_storable(value):
-    """Returns `(numpy_array, is_bfloat16)` ready for h5py, without copying when possible.
-
-    CPU contiguous torch tensors are viewed, not copied (`tensor.numpy()`); bfloat16 is
-    reinterpreted as opaque 2-byte `|V2` records, exactly what Keras writes.
-    """
-    if isinstance(value, torch.Tensor):
-        tensor = value.detach()
-        if tensor.device.type != "cpu":
-            tensor = tensor.cpu()
-        tensor = tensor.resolve_conj().resolve_neg().contiguous()
-        name = _TORCH_NAMES.get(tensor.dtype)
-        if name is None:
-            raise TypeError(f"Cannot store a torch tensor of dtype {tensor.dtype} in a weights "
-                            f"file. Supported dtypes: {sorted(_TORCH_DTYPES)}.")
-        if name == "bfloat16":
-            return tensor.view(torch.int16).numpy().view("V2"), True
-        return tensor.numpy(), False
-    array = np.asarray(value)
-    if array.dtype.name == "bfloat16":  # ml_dtypes arrays
-        return np.ascontiguousarray(array).view("V2"), True
-    if array.dtype.name not in _NUMPY_NAMES:
-        raise TypeError(f"Cannot store an array of dtype {array.dtype} in a weights file. "
-                        f"Supported dtypes: {sorted(_TORCH_DTYPES)}.")
-    return np.ascontiguousarray(array), False
-
-
-class H5Writer:
-    """Writes a Keras 3 `.weights.h5` store.
-
-    Args:
-        target: A path (written atomically: nothing appears at the path until `close()`
-            succeeds) or a writable, seekable binary file object (the caller owns it).
-
-    Example:
-        >>> with H5Writer("model.weights.h5") as w:
-        ...     w.put("layers/dense", [kernel, bias], name="d1")
-        ...     w.put("", [], name="model")   # the empty top-level `/vars` group
-    """
-
-    def __init__(self, target):
-        self._atomic = None
-        if isinstance(target, (str, os.PathLike)):
-            self._atomic = atomic_write(target)
-            fileobj = self._atomic.__enter__()
-        else:
-            fileobj = target
-        try:
-            self._file = h5py.File(fileobj, "w")
-        except BaseException as err:
-            self._abort(err)
-            raise
-        self.total_bytes = 0
-
-    def ensure_group(self, path, name=None):
-        """Creates (if needed) and returns the `vars` group for `path`, setting its `name`."""
-        group = self._file.require_group(vars_group(path))
-        if name is not None:
-            group.attrs["name"] = str(name)
-        return group
-
-    def write_dataset(self, group, index, value):
-        """Writes one variable as dataset `str(index)` of `group`; returns its size in bytes."""
-        return self.write_array(group, index, *to_storable(value))
-
-    def write_array(self, group, index, array, is_bf16=False):
-        """Writes an array already converted by `to_storable`; returns its size in bytes."""
-        key = str(index)
-        if key in group:
-            raise ValueError(f"Dataset {group.name}/{key} was already written; each variable "
-                             "must be stored once.")
-        dset = group.create_dataset(key, data=array)
-        if is_bf16:
-            dset.attrs["dtype"] = "bfloat16"
-        self.total_bytes += array.nbytes
-        return array.nbytes
-
-    def put(self, path, arrays, name=None):
-        """Stores `arrays` (torch tensors or numpy arrays) under `<path>/vars` as "0", "1", ...
-
-        An empty list creates just the (named) group, as Keras does for layers without
-        variables.
-        """
-        group = self.ensure_group(path, name)
-        for index, value in enumerate(arrays):
-            self.write_dataset(group, index, value)
-
-    def close(self):
-        """Finishes the file (and, for a path target, publishes it atomically)."""
-        if self._file is None:
-            return
-        try:
-            self._file.close()
-        except BaseException as err:
-            self._file = None
-            self._abort(err)
-            raise
-        self._file = None
-        if self._atomic is not None:
-            atomic, self._atomic = self._atomic, None
-            atomic.__exit__(None, None, None)
-
-    def abort(self):
-        """Discards everything written; a path target keeps its previous content."""
-        if self._file is not None:
-            try:
-                self._file.close()
-            except Exception:
-                pass
-            self._file = None
-        self._abort(RuntimeError("aborted"))
-
-    def _abort(self, err):
-        if self._atomic is not None:
-            atomic, self._atomic = self._atomic, None
-            try:
-                atomic.__exit__(type(err), err, err.__traceback__)
-            except BaseException:
-                pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort()
-        return False
-
-
-class _Window(io.RawIOBase):
-    """A read-only file object over bytes [offset, offset + length) of another file."""
-
-    def __init__(self, fileobj, offset, length):
-        super().__init__()
-        self._f, self._offset, self._length, self._pos = fileobj, offset, length, 0
-        try:
-            self._fd = fileobj.fileno()
-        except (AttributeError, OSError, io.UnsupportedOperation):
-            self._fd = None
-
-    def readable(self):
-        return True
-
-    def seekable(self):
-        return True
-
-    def tell(self):
-        return self._pos
-
-    def seek(self, pos, whence=0):
-        base = {0: 0, 1: self._pos, 2: self._length}[whence]
-        if base + pos < 0:
-            raise ValueError("negative seek position")
-        self._pos = base + pos
-        return self._pos
-
-    def pread_into(self, view, position):
-        """Fills `view` from window position `position`; raises if the window ends first."""
-        if position < 0 or position + len(view) > self._length:
-            raise FileFormatError(f"A read of {len(view)} bytes at {position} runs past the end "
-                                  f"of the data ({self._length} bytes); the file is truncated.")
-        done = 0
-        while done < len(view):
-            where = self._offset + position + done
-            if self._fd is not None:
-                got = os.preadv(self._fd, [view[done:]], where)
-            else:
-                self._f.seek(where)
-                got = self._f.readinto(view[done:])
-            if not got:
-                raise FileFormatError(f"Unexpected end of file at byte {where}; the file is "
-                                      "truncated.")
-            done += got
-        return done
-
-    def readinto(self, buffer):
-        view = memoryview(buffer).cast("B")
-        count = max(0, min(len(view), self._length - self._pos))
-        if count:
-            self.pread_into(view[:count], self._pos)
-        self._pos += count
-        return count
+def _group_label(path):
+    return f"/{path}/vars" if path else "/vars"
 
 
 def _byte_view(tensor):
     """A writable uint8 memoryview over a CPU contiguous tensor's storage."""
     return memoryview(tensor.detach().reshape(-1).view(torch.uint8).numpy())
+
+
+def _native_candidate(offset, length, size):
+    """Whether h5py may open the file itself: the whole file, or data that starts at a
+    power of two >= 512 (where HDF5 looks for a superblock after a user block)."""
+    return (offset == 0 and length == size) or (offset >= 512 and offset & (offset - 1) == 0)
 
 
 class H5Reader:
@@ -258,11 +68,16 @@ class H5Reader:
     def __init__(self, source, what=None, close_source=False):
         self._owned = source if close_source else None
         self._h5 = None
+        self._pending = None
+        self._variables = {}
+        self._ordered_cache = {}
         offset, length = 0, None
         if isinstance(source, tuple):
             source, offset, length = source
+        path = None
         if isinstance(source, (str, os.PathLike)):
-            what = what or os.fspath(source)
+            path = os.fspath(source)
+            what = what or path
             self._owned = fileobj = open(source, "rb", buffering=0)
             size = os.fstat(fileobj.fileno()).st_size
         else:
@@ -276,63 +91,92 @@ class H5Reader:
                 raise FileFormatError(f"{what}: bytes [{offset}, {offset + length}) lie outside the "
                                       f"file of {size} bytes; the archive is truncated.")
             self.what = what
-            self._window = _Window(fileobj, offset, length)
+            self._window = FileWindow(fileobj, offset, length)
             self.size = length
-            try:
-                self._h5 = h5py.File(self._window, "r")
-            except OSError as err:
-                raise FileFormatError(f"{what} is not a readable HDF5 file ({err}). The file is "
-                                      "damaged or not a weights file.") from None
-            self._paths = validate_h5_file(self._h5, length, what)
+            base = self._open(path, offset, length, size)
+            self._groups = scan_h5_file(self._h5, length, what, base).groups
         except BaseException:
             self.close()
             raise
 
+    def _open(self, path, offset, length, size):
+        """Opens the HDF5 data with h5py; returns where it starts in the file h5py reads.
+
+        h5py reading the file itself (its native driver) is much faster than reading
+        through a Python file object, which costs a Python call per metadata read. That
+        works for a whole file, and for a member whose data starts where HDF5 finds it on
+        its own (kiln aligns the weights member of its archives for this); HDF5 must then
+        report the superblock exactly at the member's start. Anything else goes through
+        the window.
+        """
+        if path is not None and _native_candidate(offset, length, size):
+            try:
+                h5 = h5py.File(path, "r", locking=False)
+            except OSError:
+                h5 = None  # reported below, through the window
+            if h5 is not None:
+                if offset == 0 or h5.id.get_create_plist().get_userblock() == offset:
+                    self._h5 = h5
+                    return offset
+                h5.close()
+        try:
+            self._h5 = h5py.File(self._window, "r")
+        except OSError as err:
+            raise FileFormatError(f"{self.what} is not a readable HDF5 file ({err}). The file is "
+                                  "damaged or not a weights file.") from None
+        return 0
+
     def keys(self):
         """The set of store paths that have a `vars` group (`""` is the top-level object)."""
-        return set(self._paths)
+        return set(self._groups)
 
     def __contains__(self, path):
-        return path in self._paths
+        return path in self._groups
 
-    def indexed_datasets(self, path):
-        """Returns `{index: h5py.Dataset}` for the `vars` group of `path` (None if absent)."""
-        if path not in self._paths:
-            return None
-        group = self._h5[vars_group(path)]
+    def variables(self, path):
+        """Returns `{index: DatasetInfo}` for the `vars` group of `path` (None if absent).
+
+        Raises FileFormatError if the group holds anything but datasets named 0, 1, ...
+        """
+        found = self._variables.get(path)
+        if found is not None or path not in self._groups:
+            return found
         found = {}
-        for key in group.keys():
+        for key, member in self._groups[path]:
+            where = f"{_group_label(path)}/{key}"
             if not (key.isdigit() and key.isascii() and (key == "0" or key[0] != "0")):
-                raise FileFormatError(f"{self.what}: '{group.name}/{key}' is not a variable "
-                                      "index; Keras names datasets 0, 1, 2, ...")
-            item = group[key]
-            if not isinstance(item, h5py.Dataset):
-                raise FileFormatError(f"{self.what}: '{group.name}/{key}' is a group, expected a "
-                                      "dataset.")
-            found[int(key)] = item
+                raise FileFormatError(f"{self.what}: '{where}' is not a variable index; Keras "
+                                      "names datasets 0, 1, 2, ...")
+            if not isinstance(member, DatasetInfo):
+                raise FileFormatError(f"{self.what}: '{where}' is a group, expected a dataset.")
+            found[int(key)] = member
+        self._variables[path] = found
         return found
 
     def _ordered(self, path):
-        found = self.indexed_datasets(path)
-        if found is None:
-            return None
-        if sorted(found) != list(range(len(found))):
-            raise FileFormatError(f"{self.what}: the variables of '{vars_group(path)}' are "
-                                  f"numbered {sorted(found)}; expected 0..{len(found) - 1}.")
-        return [found[i] for i in range(len(found))]
+        ordered = self._ordered_cache.get(path)
+        if ordered is None:
+            found = self.variables(path)
+            if found is None:
+                return None
+            if sorted(found) != list(range(len(found))):
+                raise FileFormatError(f"{self.what}: the variables of '{vars_group(path)}' are "
+                                      f"numbered {sorted(found)}; expected 0..{len(found) - 1}.")
+            ordered = self._ordered_cache[path] = [found[i] for i in range(len(found))]
+        return ordered
 
     def group_name(self, path):
         """The `name` attribute of `path`'s `vars` group (the object's Keras name), or None."""
-        if path not in self._paths:
+        if path not in self._groups:
             return None
         return read_small_string_attr(self._h5[vars_group(path)], "name")
 
     def specs(self, path):
         """`[(shape, dtype_name), ...]` of `path`'s variables without reading data; None if absent."""
-        datasets = self._ordered(path)
-        if datasets is None:
+        infos = self._ordered(path)
+        if infos is None:
             return None
-        return [(tuple(d.shape), dataset_dtype_name(d)[0]) for d in datasets]
+        return [(info.shape, info.dtype) for info in infos]
 
     def get(self, path, as_torch=False):
         """Returns `path`'s variables in index order, or None if the file has no such group.
@@ -340,16 +184,13 @@ class H5Reader:
         Arrays are numpy, except bfloat16 variables which come back as torch tensors (numpy
         has no bfloat16); `as_torch=True` returns torch tensors for everything.
         """
-        datasets = self._ordered(path)
-        if datasets is None:
+        infos = self._ordered(path)
+        if infos is None:
             return None
-        values = []
-        for index, dset in enumerate(datasets):
-            name = dataset_dtype_name(dset)[0]
-            out = torch.empty(tuple(dset.shape), dtype=_TORCH_DTYPES[name])
-            self._fill(dset, out, f"{vars_group(path)}/{index}")
-            values.append(out if (as_torch or name == "bfloat16") else out.numpy())
-        return values
+        outs = [torch.empty(info.shape, dtype=_TORCH_DTYPES[info.dtype]) for info in infos]
+        self.read_batch([(path, index, out) for index, out in enumerate(outs)])
+        return [out if (as_torch or info.dtype == "bfloat16") else out.numpy()
+                for info, out in zip(infos, outs)]
 
     def read_into(self, path, index, out):
         """Fills the preallocated CPU tensor `out` with variable `index` of `path`.
@@ -361,40 +202,90 @@ class H5Reader:
             kiln.errors.WeightsMismatchError: if the variable is missing or its shape/dtype
                 differ from `out`'s.
         """
-        found = self.indexed_datasets(path)
-        where = f"{vars_group(path)}/{index}"
+        self.read_batch([(path, index, out)])
+
+    def read_batch(self, items):
+        """Fills many tensors at once: `items` is a list of `(path, index, out)`.
+
+        Every target is checked before anything is read. The reads go in file order, with
+        neighbouring variables merged into one `preadv`. If a checksum is pending (see
+        `expect_checksum`), it is computed over the whole data during these reads.
+        """
+        spans, slow = [], []
+        for path, index, out in items:
+            info = self._lookup(path, index)
+            where = f"{vars_group(path)}/{index}"
+            self._check_target(info, out, where)
+            if info.nbytes == 0:
+                continue
+            if info.direct:
+                spans.append((info.offset, _byte_view(out)))
+            else:
+                slow.append((info, out, where))
+        digest = self._pending[0] if self._pending is not None else None
+        try:
+            fill_spans(self._window, spans, digest)
+        except BaseException:
+            if digest is not None:
+                self._pending = (Digest(digest.algorithm),) + self._pending[1:]
+            raise
+        if digest is not None:
+            self._finish_checksum()
+        for info, out, where in slow:
+            self._read_slow(info, out, where)
+
+    def _lookup(self, path, index):
+        found = self.variables(path)
         if found is None or index not in found:
+            where = f"{vars_group(path)}/{index}"
             raise WeightsMismatchError(f"{self.what} has no variable '{where}'.",
                                        [f"{where}  missing from the file"])
-        self._fill(found[index], out, where)
+        return found[index]
 
-    def _fill(self, dset, out, where):
-        name, little = dataset_dtype_name(dset)
-        shape = tuple(dset.shape)
+    def _check_target(self, info, out, where):
         if not isinstance(out, torch.Tensor) or out.device.type != "cpu" or not out.is_contiguous():
             raise TypeError(f"read_into needs a contiguous CPU torch tensor for '{where}'. "
                             f"Received: {type(out).__name__}.")
         expected = (tuple(out.shape), _TORCH_NAMES.get(out.dtype))
-        if expected != (shape, name):
-            line = f"{where}  expected {expected[0]} {expected[1]}, found {shape} {name}"
+        if expected != (info.shape, info.dtype):
+            line = f"{where}  expected {expected[0]} {expected[1]}, found {info.shape} {info.dtype}"
             raise WeightsMismatchError(f"Variable does not fit in {self.what}: {line}", [line])
-        nbytes = math.prod(shape) * dset.id.get_type().get_size()
-        if nbytes == 0:
-            return
-        dsid = dset.id
-        offset = dsid.get_offset() if dsid.get_create_plist().get_layout() == h5d.CONTIGUOUS else None
-        if offset is not None and little and dsid.get_storage_size() == nbytes:
-            self._window.pread_into(_byte_view(out), offset)
-            return
+
+    def _read_slow(self, info, out, where):
+        """Chunked, compact or big-endian data: h5py converts it."""
         target = out.detach()
-        if name == "bfloat16":
+        if info.dtype == "bfloat16":
             dest = target.view(torch.int16).numpy().view("V2")
         else:
             dest = target.numpy()
         try:
-            dset.read_direct(dest)
-        except (OSError, TypeError, ValueError) as err:
+            self._h5[info.path].read_direct(dest)
+        except (OSError, TypeError, ValueError, KeyError) as err:
             raise FileFormatError(f"Could not read '{where}' from {self.what}: {err}.") from None
+
+    # -- checksums ---------------------------------------------------------------------
+
+    def expect_checksum(self, algorithm, expected, on_mismatch):
+        """Checks the data's bytes against the hex digest `expected` ("crc32" or "sha256").
+
+        The check runs during the next `read_batch` (for free, in a thread behind the
+        reads) or at `verify_checksum()`, whichever comes first; on a mismatch it calls
+        `on_mismatch(actual_hex)`, which should raise.
+        """
+        self._pending = (Digest(algorithm), expected, on_mismatch)
+
+    def verify_checksum(self):
+        """Runs a pending checksum check now (a no-op if none is pending)."""
+        if self._pending is not None:
+            fill_spans(self._window, [], self._pending[0])
+            self._finish_checksum()
+
+    def _finish_checksum(self):
+        digest, expected, on_mismatch = self._pending
+        self._pending = None
+        actual = digest.hexdigest()
+        if actual != expected:
+            on_mismatch(actual)
 
     def close(self):
         if self._h5 is not None:

@@ -18,6 +18,7 @@ The directory is built beside the target and renamed into place (`atomic_directo
 import hashlib
 import json
 import os
+import shutil
 import warnings
 
 from kiln.core.variable import skip_initialization
@@ -106,16 +107,19 @@ def _export_program(model, tmp):
             "program; loading it will need the model's classes. Call the model on data "
             "before saving to include one.", stacklevel=user_stacklevel())
         return False
+    target = os.path.join(tmp, EXPORTED)
     try:
         archive = build_archive(model, model_signature(model))
-    except ExportError as err:
+        os.mkdir(target)
+        archive.write_into(target)
+    except Exception as err:  # the program is an extra: the full model is still saved
+        shutil.rmtree(target, ignore_errors=True)
+        reason = str(err) if isinstance(err, ExportError) else f"{type(err).__name__}: {err}"
         warnings.warn(
             f"Saved model '{model.name}' without an exported inference program (loading it "
-            f"will need the model's classes), because it could not be exported: {err}",
+            f"will need the model's classes), because it could not be exported: {reason}",
             stacklevel=user_stacklevel())
         return False
-    os.mkdir(os.path.join(tmp, EXPORTED))
-    archive.write_into(os.path.join(tmp, EXPORTED))
     return True
 
 

@@ -129,3 +129,22 @@ def test_unbuilt_models_and_wrong_directories(tmp_path):
     (tmp_path / "tf" / "saved_model.pb").write_bytes(b"")
     with pytest.raises(FileFormatError, match="TensorFlow SavedModel"):
         kiln.models.load_model(tmp_path / "tf")
+
+
+def test_unexportable_model_is_saved_without_a_program(tmp_path):
+    @kiln.saving.register_keras_serializable(package="ModelDirectoryTest")
+    class Gate(kiln.layers.Layer):
+        def call(self, x):
+            return x if kiln.ops.sum(x) > 0 else -x  # data-dependent: cannot be exported
+
+    inputs = kiln.Input((3,))
+    model = kiln.Model(inputs, Gate()(kiln.layers.Dense(3)(inputs)))
+    x = np.random.rand(2, 3).astype("float32")
+    with pytest.warns(UserWarning, match="without an exported inference program.*Gate.call"):
+        model.save(tmp_path / "gated")
+    assert sorted(os.listdir(tmp_path / "gated")) == ["config.json", "metadata.json",
+                                                      "model.weights.h5"]
+    meta = json.loads((tmp_path / "gated" / "metadata.json").read_text())
+    assert meta["kiln"]["exported"] is None
+    restored = kiln.models.load_model(tmp_path / "gated")
+    np.testing.assert_allclose(np.asarray(restored(x)), np.asarray(model(x)), atol=1e-6)

@@ -238,15 +238,16 @@ def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=Non
     begin_hook = callbacks.wants("on_predict_batch_begin")
     end_hook = callbacks.wants("on_predict_batch_end")
     outputs = []
-    for step, (xb, _, _) in enumerate(data):
-        if begin_hook:
-            callbacks.on_predict_batch_begin(step)
-        out = runner.predict_step(xb)
-        outputs.append(out)
-        if end_hook:
-            callbacks.on_predict_batch_end(step, {"outputs": out})
-        if model.stop_predicting:
-            break
+    with torch.no_grad():
+        for step, (xb, _, _) in enumerate(data):
+            if begin_hook:
+                callbacks.on_predict_batch_begin(step)
+            out = runner.predict_step(xb)
+            outputs.append(out)
+            if end_hook:
+                callbacks.on_predict_batch_end(step, {"outputs": out})
+            if model.stop_predicting:
+                break
     callbacks.on_predict_end()
     if not outputs:
         raise ValueError(

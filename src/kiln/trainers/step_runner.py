@@ -176,5 +176,7 @@ class StepRunner:
     def predict_step(self, x):
         if self._custom_predict is not None:
             return self._custom_predict((x,))
+        if not torch.is_grad_enabled():  # predict() disables gradients for the whole loop
+            return self._call(x, False)
         with torch.no_grad():
             return self._call(x, False)

@@ -1,0 +1,189 @@
+"""Object-graph checkpoint speed against the raw I/O limit, torch.save and safetensors.
+
+Prints, in one run, for a model of `--size-mib` MiB (default 1 GiB, 16 float32 tensors):
+  * raw write (+fsync) of the same bytes, and kiln's synchronous `save_weights` as a ratio
+    (target: at most 1.2x),
+  * raw read into preallocated memory, and kiln's `load_weights` as a ratio (target: at
+    most 1.5x), warm (page cache) and cold (evicted with posix_fadvise),
+  * the time an asynchronous save blocks the caller (what `fit` waits per
+    `ModelCheckpoint(async_save=True)` save) as a fraction of the synchronous save
+    (target: at most 10%): later saves, the first save with buffers prepared in the
+    background (what ModelCheckpoint does after the first batch), and the first save into
+    fresh memory,
+  * torch.save and safetensors.save_file of the same tensors, as ratios to the raw write.
+
+Usage: python benchmarks/checkpoint.py [--size-mib 1024] [--repeats 3] [--dir /tmp]
+"""
+
+import argparse
+import os
+import shutil
+import statistics
+import tempfile
+import time
+
+import numpy as np
+import torch
+
+import kiln
+import kiln.checkpoint  # noqa: F401  (loaded before timing, as `import keras` would)
+import kiln.layers
+import kiln.models
+from kiln.checkpoint import async_writer, checkpoint, object_graph, weights
+from kiln.checkpoint import format as fmt
+from kiln.core.variable import skip_initialization
+
+
+def evict(path):
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+
+
+def build(size_mib):
+    width = int((size_mib * 2**20 / 16 / 4) ** 0.5)
+    with skip_initialization():
+        inputs = kiln.Input((width,))
+        x = inputs
+        for _ in range(16):
+            x = kiln.layers.Dense(width, use_bias=False)(x)
+        model = kiln.Model(inputs, x)
+    gen = torch.Generator().manual_seed(0)
+    for v in model.weights:
+        v.value.data.uniform_(-1, 1, generator=gen)
+    return model
+
+
+def median_time(fn, repeats, before=None):
+    times = []
+    for _ in range(repeats):
+        if before is not None:
+            before()
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def raw_write(path, tensors):
+    with open(path, "wb") as f:
+        for t in tensors:
+            f.write(memoryview(fmt.as_bytes_view(t)))
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def raw_read(path, buffers):
+    with open(path, "rb", buffering=0) as f:
+        for b in buffers:
+            view = memoryview(fmt.as_bytes_view(b))
+            done = 0
+            while done < len(view):
+                done += f.readinto(view[done:])
+
+
+def fsync_file(path):
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size-mib", type=int, default=1024)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--dir", default=None, help="folder for the files (default: a temp dir)")
+    args = parser.parse_args()
+    folder = tempfile.mkdtemp(prefix="kiln-ckpt-bench-", dir=args.dir)
+    try:
+        run(args, folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def run(args, folder):
+    model = build(args.size_mib)
+    tensors = [v.value for v in model.weights]
+    nbytes = sum(t.numel() * t.element_size() for t in tensors)
+    print(f"model: {len(tensors)} tensors, {nbytes / 2**20:.0f} MiB; repeats={args.repeats}; "
+          f"folder={folder}")
+    raw_path = os.path.join(folder, "raw.bin")
+    prefix = os.path.join(folder, "ckpt")
+    buffers = [torch.empty_like(t) for t in tensors]
+    for b in buffers:
+        b.zero_()  # touch the pages, as model variables are
+
+    rows = []
+    t_raw_w = median_time(lambda: raw_write(raw_path, tensors), args.repeats)
+    t_save = median_time(lambda: weights.save_weights(model, prefix), args.repeats)
+    rows.append(("raw write + fsync", t_raw_w, None))
+    rows.append(("kiln save_weights (sync)", t_save, t_save / t_raw_w))
+
+    t_raw_r = median_time(lambda: raw_read(raw_path, buffers), args.repeats)
+    t_load = median_time(lambda: model.load_weights(prefix), args.repeats)
+    rows.append(("raw read (warm)", t_raw_r, None))
+    rows.append(("kiln load_weights (warm)", t_load, t_load / t_raw_r))
+    t_raw_rc = median_time(lambda: raw_read(raw_path, buffers), args.repeats,
+                           before=lambda: evict(raw_path))
+    t_load_c = median_time(lambda: model.load_weights(prefix), args.repeats,
+                           before=lambda: (evict(fmt.data_path(prefix)),
+                                           evict(fmt.index_path(prefix))))
+    rows.append(("raw read (cold)", t_raw_rc, None))
+    rows.append(("kiln load_weights (cold)", t_load_c, t_load_c / t_raw_rc))
+
+    writer = async_writer.AsyncWriter()
+    blocked, totals = [], []
+    for _ in range(args.repeats + 1):
+        t = time.perf_counter()
+        weights.save_weights(model, prefix, writer=writer)
+        blocked.append(time.perf_counter() - t)
+        writer.wait()
+        totals.append(time.perf_counter() - t)
+    writer.release()
+    # ModelCheckpoint(async_save=True) prepares its buffers after the first batch.
+    prepared = async_writer.AsyncWriter()
+    prepared.prepare(checkpoint.graph_tensors(object_graph.Graph(model)))
+    prepared.wait()
+    t = time.perf_counter()
+    weights.save_weights(model, prefix, writer=prepared)
+    first_prepared = time.perf_counter() - t
+    prepared.release()
+    rows.append(("async save: blocked, 1st (new buffers)", blocked[0], blocked[0] / t_save))
+    rows.append(("async save: blocked, 1st (prepared)", first_prepared,
+                 first_prepared / t_save))
+    steady = statistics.median(blocked[1:])
+    rows.append(("async save: blocked, later saves", steady, steady / t_save))
+    rows.append(("async save: total incl. background", statistics.median(totals[1:]),
+                 statistics.median(totals[1:]) / t_save))
+
+    state = {f"w{i}": t for i, t in enumerate(tensors)}
+    torch_path = os.path.join(folder, "model.pt")
+    t_torch = median_time(lambda: (torch.save(state, torch_path), fsync_file(torch_path)),
+                          args.repeats)
+    rows.append(("peer: torch.save + fsync", t_torch, t_torch / t_raw_w))
+    from safetensors.torch import save_file
+
+    st_path = os.path.join(folder, "model.safetensors")
+    t_st = median_time(lambda: (save_file(state, st_path), fsync_file(st_path)), args.repeats)
+    rows.append(("peer: safetensors save_file + fsync", t_st, t_st / t_raw_w))
+
+    width = max(len(name) for name, _, _ in rows)
+    print(f"{'measurement':<{width}}  seconds   ratio")
+    for name, seconds, ratio in rows:
+        shown = "" if ratio is None else f"{ratio:6.3f}"
+        print(f"{name:<{width}}  {seconds:7.3f}  {shown}")
+    print(f"\nsync save / raw write = {t_save / t_raw_w:.3f} (target <= 1.2)")
+    print(f"restore / raw read    = {t_load / t_raw_r:.3f} warm, {t_load_c / t_raw_rc:.3f} cold "
+          "(target <= 1.5)")
+    print(f"async blocked / sync  = {steady / t_save:.3f} later saves, "
+          f"{first_prepared / t_save:.3f} first save with prepared buffers (ModelCheckpoint), "
+          f"{blocked[0] / t_save:.3f} first save into new memory (target <= 0.10)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,242 @@
+"""Positioned reads of byte spans, optionally checksumming the whole range on the way.
+
+`FileWindow` is a read-only view of bytes `[offset, offset + length)` of a file (for
+example the `model.weights.h5` member inside a `.keras` zip). `fill_spans` copies many
+spans of it straight into their destinations (tensor memory) with few `preadv` calls,
+reading in file order; given a `Digest`, it also hashes every byte of the window in order,
+in a second thread that trails the reads, so that verifying a checksum costs little more
+than reading the data once (both `preadv` and the hash functions release the GIL).
+"""
+
+import hashlib
+import io
+import os
+import queue
+import threading
+import zlib
+
+import numpy as np
+
+from kiln.errors import FileFormatError
+
+__all__ = ["Digest", "FileWindow", "fill_spans"]
+
+_BATCH_BYTES = 8 * 1024 * 1024  # one preadv reads at most this much ...
+_MAX_IOV = 512  # ... into at most this many buffers
+_SMALL_GAP = 64 * 1024  # without a digest, gaps up to this size are read to merge calls
+_QUEUE = 4  # batches read ahead of the digest thread
+
+
+class Digest:
+    """A running checksum of the algorithms kiln's metadata uses ("crc32", "sha256").
+
+    Example:
+        >>> d = Digest("crc32"); d.update(b"abc"); d.hexdigest()
+        '352441c2'
+    """
+
+    def __init__(self, algorithm):
+        if algorithm not in ("crc32", "sha256"):
+            raise FileFormatError(f"Unknown checksum algorithm {algorithm!r} in metadata.json.")
+        self.algorithm = algorithm
+        self._crc = 0
+        self._sha = hashlib.sha256() if algorithm == "sha256" else None
+
+    def update(self, data):
+        if self._sha is not None:
+            self._sha.update(data)
+        else:
+            self._crc = zlib.crc32(data, self._crc)
+
+    def hexdigest(self):
+        return self._sha.hexdigest() if self._sha is not None else f"{self._crc:08x}"
+
+
+class FileWindow(io.RawIOBase):
+    """A read-only file object over bytes [offset, offset + length) of another file.
+
+    h5py can open it as an HDF5 file; `pread_into`/`preadv_into` fill buffers from
+    window positions with positioned reads (no shared file position).
+    """
+
+    def __init__(self, fileobj, offset, length):
+        super().__init__()
+        self._f, self._offset, self._length, self._pos = fileobj, offset, length, 0
+        try:
+            self._fd = fileobj.fileno()
+        except (AttributeError, OSError, io.UnsupportedOperation):
+            self._fd = None
+
+    @property
+    def length(self):
+        return self._length
+
+    def readable(self):
+        return True
+
+    def seekable(self):
+        return True
+
+    def tell(self):
+        return self._pos
+
+    def seek(self, pos, whence=0):
+        base = {0: 0, 1: self._pos, 2: self._length}[whence]
+        if base + pos < 0:
+            raise ValueError("negative seek position")
+        self._pos = base + pos
+        return self._pos
+
+    def advise_sequential(self):
+        """Tells the kernel the window will be read front to back (larger read-ahead)."""
+        if self._fd is not None and hasattr(os, "posix_fadvise"):
+            try:
+                os.posix_fadvise(self._fd, self._offset, self._length, os.POSIX_FADV_SEQUENTIAL)
+            except OSError:
+                pass
+
+    def preadv_into(self, views, position):
+        """Fills the byte views, back to back, from window position `position`.
+
+        Raises FileFormatError if the window (or the file) ends first.
+        """
+        total = sum(len(v) for v in views)
+        if position < 0 or position + total > self._length:
+            raise FileFormatError(f"A read of {total} bytes at {position} runs past the end "
+                                  f"of the data ({self._length} bytes); the file is truncated.")
+        views = [v for v in views if len(v)]
+        where, remaining = self._offset + position, total
+        while remaining:
+            if self._fd is not None:
+                got = os.preadv(self._fd, views, where)
+            else:
+                self._f.seek(where)
+                got = self._f.readinto(views[0])
+            if not got:
+                raise FileFormatError(f"Unexpected end of file at byte {where}; the file is "
+                                      "truncated.")
+            where, remaining = where + got, remaining - got
+            if remaining:  # a short read: continue after the bytes already filled
+                done = 0
+                while got >= len(views[done]):
+                    got -= len(views[done])
+                    done += 1
+                views = views[done:]
+                views[0] = views[0][got:]
+        return total
+
+    def pread_into(self, view, position):
+        """Fills `view` from window position `position`; raises if the window ends first."""
+        return self.preadv_into([view], position)
+
+    def readinto(self, buffer):
+        view = memoryview(buffer).cast("B")
+        count = max(0, min(len(view), self._length - self._pos))
+        if count:
+            self.pread_into(view[:count], self._pos)
+        self._pos += count
+        return count
+
+
+def _scratch(n):
+    return memoryview(np.empty(n, dtype=np.uint8))
+
+
+def _batches(spans, length, with_gaps):
+    """Splits the sorted, non-overlapping `(position, view)` spans into preadv batches.
+
+    Yields `(position, views)`; consecutive views cover consecutive bytes. Gaps between
+    spans are filled with scratch buffers: always when `with_gaps` (a digest needs every
+    byte, up to `length`), otherwise only small ones (to merge reads).
+    """
+    batch, start, end, size = [], 0, 0, 0
+
+    def pieces(position, view):
+        for lo in range(0, len(view), _BATCH_BYTES):
+            yield position + lo, view[lo:lo + _BATCH_BYTES]
+
+    def gap(position, stop):
+        for lo in range(position, stop, _BATCH_BYTES):
+            yield lo, _scratch(min(_BATCH_BYTES, stop - lo))
+
+    def items():
+        cursor = 0
+        for position, view in spans:
+            if position > cursor and (with_gaps or position - cursor <= _SMALL_GAP):
+                yield from gap(cursor, position)
+            yield from pieces(position, view)
+            cursor = position + len(view)
+        if with_gaps and cursor < length:
+            yield from gap(cursor, length)
+
+    for position, view in items():
+        if batch and (position != end or size + len(view) > _BATCH_BYTES or len(batch) >= _MAX_IOV):
+            yield start, batch
+            batch, size = [], 0
+        if not batch:
+            start = position
+        batch.append(view)
+        size += len(view)
+        end = position + len(view)
+    if batch:
+        yield start, batch
+
+
+def _hash_behind(window, batches, digest):
+    """Reads the batches in this thread while another thread feeds them to `digest`."""
+    work = queue.Queue(maxsize=_QUEUE)
+    failure = []
+
+    def consume():
+        try:
+            while True:
+                views = work.get()
+                if views is None:
+                    return
+                for view in views:
+                    digest.update(view)
+        except BaseException as err:  # reported by the reading thread
+            failure.append(err)
+            while work.get() is not None:
+                pass
+
+    worker = threading.Thread(target=consume, name="kiln-checksum", daemon=True)
+    worker.start()
+    try:
+        for position, views in batches:
+            window.preadv_into(views, position)
+            work.put(views)
+            if failure:
+                break
+    finally:
+        work.put(None)
+        worker.join()
+    if failure:
+        raise failure[0]
+
+
+def fill_spans(window, spans, digest=None):
+    """Copies each `(position, writable byte view)` span of `window` into its view.
+
+    Reads go in file order, merging neighbouring spans into one `preadv`. With a `Digest`,
+    every byte of the window (spans and the gaps between them) is hashed in order; the
+    hashing runs in a helper thread behind the reads. Overlapping spans are allowed (a
+    damaged or hostile file): they are then read one by one, and the digest, if any, is
+    computed in a separate pass.
+
+    Example:
+        >>> out = torch.empty(4, 3)
+        >>> fill_spans(window, [(info.offset, memoryview(out.numpy()).cast("B"))])
+    """
+    spans = sorted(spans, key=lambda span: span[0])
+    overlapping = any(a[0] + len(a[1]) > b[0] for a, b in zip(spans, spans[1:]))
+    if overlapping:
+        for position, view in spans:
+            window.pread_into(view, position)
+        spans = []
+    if digest is None:
+        for position, views in _batches(spans, window.length, with_gaps=False):
+            window.preadv_into(views, position)
+        return
+    window.advise_sequential()
+    _hash_behind(window, _batches(spans, window.length, with_gaps=True), digest)

@@ -106,6 +106,27 @@ def main():
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def paired(fn_a, fn_b, repeats, before=None, after=None):
+    """Medians of `fn_a` and `fn_b` timed alternately (machine load drifts hit both)."""
+    times_a, times_b = [], []
+    for i in range(repeats):
+        for fn, times in ((fn_a, times_a), (fn_b, times_b)):
+            if before is not None:
+                before(i)
+            t = time.perf_counter()
+            fn(i)
+            times.append(time.perf_counter() - t)
+            if after is not None:
+                after(i)
+    return statistics.median(times_a), statistics.median(times_b)
+
+
+def remove(*paths):
+    for path in paths:
+        if os.path.exists(path):
+            os.remove(path)
+
+
 def run(args, folder):
     model = build(args.size_mib)
     tensors = [v.value for v in model.weights]
@@ -114,28 +135,32 @@ def run(args, folder):
           f"folder={folder}")
     raw_path = os.path.join(folder, "raw.bin")
     prefix = os.path.join(folder, "ckpt")
+    files = (raw_path, fmt.data_path(prefix), fmt.index_path(prefix))
     buffers = [torch.empty_like(t) for t in tensors]
     for b in buffers:
         b.zero_()  # touch the pages, as model variables are
-
     rows = []
-    t_raw_w = median_time(lambda: raw_write(raw_path, tensors), args.repeats)
-    t_save = median_time(lambda: weights.save_weights(model, prefix), args.repeats)
-    rows.append(("raw write + fsync", t_raw_w, None))
-    rows.append(("kiln save_weights (sync)", t_save, t_save / t_raw_w))
 
-    t_raw_r = median_time(lambda: raw_read(raw_path, buffers), args.repeats)
-    t_load = median_time(lambda: model.load_weights(prefix), args.repeats)
+    # Writes into new files (deleting 1 GiB of cached pages on overwrite is its own cost).
+    t_raw_w, t_save = paired(lambda i: raw_write(raw_path, tensors),
+                             lambda i: weights.save_weights(model, prefix), args.repeats,
+                             before=lambda i: remove(*files))
+    rows.append(("raw write + fsync (new file)", t_raw_w, None))
+    rows.append(("kiln save_weights (sync, new files)", t_save, t_save / t_raw_w))
+    t_raw_o, t_save_o = paired(lambda i: raw_write(raw_path, tensors),
+                               lambda i: weights.save_weights(model, prefix), args.repeats)
+    rows.append(("raw write + fsync (overwrite)", t_raw_o, None))
+    rows.append(("kiln save_weights (sync, overwrite)", t_save_o, t_save_o / t_raw_o))
+
+    t_raw_r, t_load = paired(lambda i: raw_read(raw_path, buffers),
+                             lambda i: model.load_weights(prefix), args.repeats)
     rows.append(("raw read (warm)", t_raw_r, None))
     rows.append(("kiln load_weights (warm)", t_load, t_load / t_raw_r))
-    t_raw_rc = median_time(lambda: raw_read(raw_path, buffers), args.repeats,
-                           before=lambda: evict(raw_path))
-    t_load_c = median_time(lambda: model.load_weights(prefix), args.repeats,
-                           before=lambda: (evict(fmt.data_path(prefix)),
-                                           evict(fmt.index_path(prefix))))
+    t_raw_rc, t_load_c = paired(lambda i: raw_read(raw_path, buffers),
+                                lambda i: model.load_weights(prefix), args.repeats,
+                                before=lambda i: [evict(p) for p in files])
     rows.append(("raw read (cold)", t_raw_rc, None))
     rows.append(("kiln load_weights (cold)", t_load_c, t_load_c / t_raw_rc))
-
     writer = async_writer.AsyncWriter()
     blocked, totals = [], []
     for _ in range(args.repeats + 1):
@@ -165,19 +190,20 @@ def run(args, folder):
     torch_path = os.path.join(folder, "model.pt")
     t_torch = median_time(lambda: (torch.save(state, torch_path), fsync_file(torch_path)),
                           args.repeats)
-    rows.append(("peer: torch.save + fsync", t_torch, t_torch / t_raw_w))
+    rows.append(("peer: torch.save + fsync (overwrite)", t_torch, t_torch / t_raw_o))
     from safetensors.torch import save_file
 
     st_path = os.path.join(folder, "model.safetensors")
     t_st = median_time(lambda: (save_file(state, st_path), fsync_file(st_path)), args.repeats)
-    rows.append(("peer: safetensors save_file + fsync", t_st, t_st / t_raw_w))
+    rows.append(("peer: safetensors save_file + fsync (overwrite)", t_st, t_st / t_raw_o))
 
     width = max(len(name) for name, _, _ in rows)
     print(f"{'measurement':<{width}}  seconds   ratio")
     for name, seconds, ratio in rows:
         shown = "" if ratio is None else f"{ratio:6.3f}"
         print(f"{name:<{width}}  {seconds:7.3f}  {shown}")
-    print(f"\nsync save / raw write = {t_save / t_raw_w:.3f} (target <= 1.2)")
+    print(f"\nsync save / raw write = {t_save / t_raw_w:.3f} new files, {t_save_o / t_raw_o:.3f} "
+          "overwriting (target <= 1.2)")
     print(f"restore / raw read    = {t_load / t_raw_r:.3f} warm, {t_load_c / t_raw_rc:.3f} cold "
           "(target <= 1.5)")
     print(f"async blocked / sync  = {steady / t_save:.3f} later saves, "

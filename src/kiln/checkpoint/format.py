@@ -15,7 +15,6 @@ import json
 import os
 import secrets
 import struct
-import threading
 
 import numpy as np
 import torch
@@ -122,36 +121,6 @@ def encode_header(items, metadata):
     return struct.pack("<Q", len(raw)) + raw, entries, offset
 
 
-def _retire(path):
-    """Hard-links an existing `path` to a hidden sibling, so that replacing `path` does not
-    free the old file's blocks on this thread (unlinking 1 GiB of cached pages takes about
-    a second); returns the sibling, to delete in the background, or None."""
-    if not os.path.isfile(path):
-        return None
-    directory, name = os.path.split(os.path.abspath(path))
-    retired = os.path.join(directory, f".{name}.old-{secrets.token_hex(6)}")
-    try:
-        os.link(path, retired)
-    except OSError:  # no hard links on this filesystem: replace the file directly
-        return None
-    return retired
-
-
-def _delete_in_background(paths):
-    paths = [p for p in paths if p]
-    if paths:
-        threading.Thread(target=_remove_all, args=(paths,), name="kiln-checkpoint-cleanup",
-                         daemon=False).start()
-
-
-def _remove_all(paths):
-    for path in paths:
-        try:
-            os.remove(path)
-        except OSError:
-            pass
-
-
 def write(prefix, tensors):
     """Writes `{key: tensor}` as the checkpoint `prefix`; returns the entries written.
 
@@ -164,7 +133,6 @@ def write(prefix, tensors):
     save_id = secrets.token_hex(8)
     metadata = {"format": FORMAT, "format_version": str(FORMAT_VERSION), "save_id": save_id}
     header, entries, total = encode_header(items, metadata)
-    retired = [_retire(data_path(prefix)), _retire(index_path(prefix))]
     with atomic_write(data_path(prefix)) as f:
         f.write(header)
         for key, *_ in items:
@@ -175,7 +143,6 @@ def write(prefix, tensors):
              "data_file_size": total, "entries": {k: e.as_json() for k, e in entries.items()}}
     with atomic_write(index_path(prefix)) as f:
         f.write(json.dumps(index, separators=(",", ":")).encode("utf-8"))
-    _delete_in_background(retired)
     return entries
 
 

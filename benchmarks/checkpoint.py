@@ -6,10 +6,10 @@ Prints, in one run, for a model of `--size-mib` MiB (default 1 GiB, 16 float32 t
   * raw read into preallocated memory, and kiln's `load_weights` as a ratio (target: at
     most 1.5x), warm (page cache) and cold (evicted with posix_fadvise),
   * the time an asynchronous save blocks the caller (what `fit` waits per
-    `ModelCheckpoint(async_save=True)` save) as a fraction of the synchronous save
-    (target: at most 10%): later saves, the first save with buffers prepared in the
-    background (what ModelCheckpoint does after the first batch), and the first save into
-    fresh memory,
+    `ModelCheckpoint(async_save=True)` save) as a fraction of a synchronous save timed
+    alternately with it (target: at most 10%), with snapshot buffers prepared in the
+    background (what ModelCheckpoint does after the first batch), and for a first save
+    into fresh memory,
   * torch.save and safetensors.save_file of the same tensors, as ratios to the raw write.
 
 Usage: python benchmarks/checkpoint.py [--size-mib 1024] [--repeats 3] [--dir /tmp]
@@ -96,7 +96,7 @@ def fsync_file(path):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mib", type=int, default=1024)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--dir", default=None, help="folder for the files (default: a temp dir)")
     args = parser.parse_args()
     folder = tempfile.mkdtemp(prefix="kiln-ckpt-bench-", dir=args.dir)
@@ -161,30 +161,24 @@ def run(args, folder):
                                 before=lambda i: [evict(p) for p in files])
     rows.append(("raw read (cold)", t_raw_rc, None))
     rows.append(("kiln load_weights (cold)", t_load_c, t_load_c / t_raw_rc))
-    writer = async_writer.AsyncWriter()
-    blocked, totals = [], []
-    for _ in range(args.repeats + 1):
-        t = time.perf_counter()
-        weights.save_weights(model, prefix, writer=writer)
-        blocked.append(time.perf_counter() - t)
-        writer.wait()
-        totals.append(time.perf_counter() - t)
-    writer.release()
-    # ModelCheckpoint(async_save=True) prepares its buffers after the first batch.
-    prepared = async_writer.AsyncWriter()
-    prepared.prepare(checkpoint.graph_tensors(object_graph.Graph(model)))
-    prepared.wait()
+    # Asynchronous saves, timed alternately with synchronous ones into the same prefix:
+    # what the caller waits for, then (untimed) the background write finishes.
+    fresh = async_writer.AsyncWriter()
     t = time.perf_counter()
-    weights.save_weights(model, prefix, writer=prepared)
-    first_prepared = time.perf_counter() - t
-    prepared.release()
-    rows.append(("async save: blocked, 1st (new buffers)", blocked[0], blocked[0] / t_save))
-    rows.append(("async save: blocked, 1st (prepared)", first_prepared,
-                 first_prepared / t_save))
-    steady = statistics.median(blocked[1:])
-    rows.append(("async save: blocked, later saves", steady, steady / t_save))
-    rows.append(("async save: total incl. background", statistics.median(totals[1:]),
-                 statistics.median(totals[1:]) / t_save))
+    weights.save_weights(model, prefix, writer=fresh)
+    first_fresh = time.perf_counter() - t
+    fresh.release()
+    # ModelCheckpoint(async_save=True) prepares its buffers after the first batch.
+    writer = async_writer.AsyncWriter()
+    writer.prepare(checkpoint.graph_tensors(object_graph.Graph(model)))
+    writer.wait()
+    t_sync, t_async = paired(lambda i: weights.save_weights(model, prefix),
+                             lambda i: weights.save_weights(model, prefix, writer=writer),
+                             args.repeats, after=lambda i: writer.wait())
+    writer.release()
+    rows.append(("kiln save_weights (sync, paired with async)", t_sync, t_sync / t_raw_o))
+    rows.append(("async save: blocked (prepared buffers)", t_async, t_async / t_sync))
+    rows.append(("async save: blocked, 1st into new memory", first_fresh, first_fresh / t_sync))
 
     state = {f"w{i}": t for i, t in enumerate(tensors)}
     torch_path = os.path.join(folder, "model.pt")
@@ -206,9 +200,9 @@ def run(args, folder):
           "overwriting (target <= 1.2)")
     print(f"restore / raw read    = {t_load / t_raw_r:.3f} warm, {t_load_c / t_raw_rc:.3f} cold "
           "(target <= 1.5)")
-    print(f"async blocked / sync  = {steady / t_save:.3f} later saves, "
-          f"{first_prepared / t_save:.3f} first save with prepared buffers (ModelCheckpoint), "
-          f"{blocked[0] / t_save:.3f} first save into new memory (target <= 0.10)")
+    print(f"async blocked / sync  = {t_async / t_sync:.3f} with prepared buffers "
+          f"(ModelCheckpoint), {first_fresh / t_sync:.3f} for a first save into new memory "
+          "(target <= 0.10)")
 
 
 if __name__ == "__main__":

@@ -27,7 +27,8 @@ def test_single_epoch_has_no_epoch_line(capsys):
     x, y = regression_data(8)
     model.fit(x, y, verbose=2)
     lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == 1 and re.fullmatch(r"1/1 - 0s - \d+[mu]?s/step - loss: \d\.\d{4}", lines[0])
+    assert len(lines) == 1
+    assert re.fullmatch(r"1/1 - 0s - \d+[mu]?s/step - loss: \d\.\d{4}", lines[0])
 
 
 def test_evaluate_and_predict_bars(capsys):

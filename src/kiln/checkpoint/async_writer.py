@@ -8,6 +8,8 @@ flight: the next save first waits for it. An error in the background surfaces at
 next `submit()` or `wait()` (ModelCheckpoint waits at the end of `fit`).
 """
 
+import concurrent.futures
+import os
 import threading
 import weakref
 
@@ -18,8 +20,34 @@ _active = weakref.WeakSet()
 _active_lock = threading.Lock()
 
 
+_CHUNK = 16 * 2**20
+_pool = None
+
+
 def _bytes(tensor):
     return tensor.reshape(-1).view(torch.uint8).numpy()
+
+
+def _memcpy(pairs):
+    """Copies `[(destination, source)]` byte arrays, in parallel chunks when large.
+
+    Plain numpy memcpy (it releases the GIL) on a small thread pool: torch's `copy_`
+    spreads each copy over its intra-op threads, which is several times slower when the
+    cores are busy, as they are during training.
+    """
+    global _pool
+    total = sum(src.size for _, src in pairs)
+    workers = min(4, os.cpu_count() or 1)
+    if total < 4 * _CHUNK or workers < 2:
+        for dst, src in pairs:
+            np.copyto(dst, src)
+        return
+    if _pool is None:
+        _pool = concurrent.futures.ThreadPoolExecutor(workers, "kiln-snapshot")
+    jobs = [_pool.submit(np.copyto, dst[i:i + _CHUNK], src[i:i + _CHUNK])
+            for dst, src in pairs for i in range(0, src.size, _CHUNK)]
+    for job in jobs:
+        job.result()
 
 
 def wait_all():
@@ -54,7 +82,7 @@ class AsyncWriter:
         Waits for the previous write first, since its buffers are about to be reused.
         """
         self.wait(raise_errors=False)
-        out, fresh = {}, {}
+        out, copies = {}, []
         with torch.no_grad():
             for key, tensor in tensors.items():
                 tensor = tensor.detach()
@@ -63,13 +91,12 @@ class AsyncWriter:
                         or buffer.dtype != tensor.dtype):
                     buffer = torch.empty(tensor.shape, dtype=tensor.dtype)
                 if tensor.device.type == "cpu" and tensor.is_contiguous():
-                    # A plain memcpy: torch's copy_ spreads small copies over threads, which
-                    # is several times slower when the cores are busy (as during training).
-                    np.copyto(_bytes(buffer), _bytes(tensor))
+                    copies.append((_bytes(buffer), _bytes(tensor)))
                 else:
-                    buffer.copy_(tensor)
-                out[key] = fresh[key] = buffer
-        self._buffers = fresh
+                    buffer.copy_(tensor)  # device-to-host
+                out[key] = buffer
+        _memcpy(copies)
+        self._buffers = out
         return out
 
     def prepare(self, tensors):

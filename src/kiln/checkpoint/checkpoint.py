@@ -2,6 +2,7 @@
 
 import json
 import os
+import warnings
 
 import numpy as np
 import torch
@@ -35,8 +36,6 @@ def graph_tensors(graph):
 
 def _warn_dropped(graph):
     if graph.dropped_slots:
-        import warnings
-
         warnings.warn(
             f"{len(graph.dropped_slots)} optimizer slot variables were not saved because the "
             "variables they belong to are not part of this checkpoint (for example "

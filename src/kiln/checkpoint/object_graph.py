@@ -85,6 +85,7 @@ class PlainValue:
 
 
 # -- what is trackable ------------------------------------------------------------------------
+@functools.lru_cache(maxsize=None)
 def _classes():
     from kiln.layers.layer import Layer
     from kiln.metrics.metric import Metric

@@ -125,9 +125,11 @@ class Restoration:
                         if not is_value:
                             self.var_match[cid] = weakref.ref(target)
                     else:
-                        self.wrong_kind.append(f"  {child['key']}  stored as a "
-                                               f"{'value' if is_value else 'variable'}, but "
-                                               f"the object has a {type(target).__name__}")
+                        line = (f"  {child['key']}  stored as a "
+                                f"{'value' if is_value else 'variable'}, but the object has a "
+                                f"{type(target).__name__}")
+                        if line not in self.wrong_kind:
+                            self.wrong_kind.append(line)
                 elif object_graph.is_object(target):
                     queue.append((cid, target))
             if waiting and _may_build_later(live):

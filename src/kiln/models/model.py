@@ -166,6 +166,21 @@ class Model(Layer):
 
         trainer.reset_metrics(self)
 
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        from kiln.trainers import trainer
+
+        return trainer.compute_loss(self, x, y, y_pred, sample_weight, training)
+
+    def compute_metrics(self, x, y, y_pred, sample_weight=None):
+        from kiln.trainers import trainer
+
+        return trainer.compute_metrics(self, x, y, y_pred, sample_weight)
+
+    def get_metrics_result(self):
+        from kiln.trainers import trainer
+
+        return trainer.get_metrics_result(self)
+
     # -- saving and export (kiln.saving, kiln.export) -------------------------------
     def save(self, filepath, overwrite=True, zipped=None, **kwargs):
         from kiln import saving

@@ -209,6 +209,7 @@ class ShardedH5Reader:
         metadata = index.get("metadata", {})
         self.total_size = metadata.get("total_size") if isinstance(metadata, dict) else None
         self._readers = {}
+        self._found = {}
 
     def keys(self):
         """Store paths listed in the index (groups holding at least one variable)."""
@@ -230,6 +231,8 @@ class ShardedH5Reader:
         """`{index: (reader, DatasetInfo)}` across all shards listed for `path`, or None."""
         if path not in self._map:
             return None
+        if path in self._found:
+            return self._found[path]
         found = {}
         for name in self._map[path]:
             reader = self._reader(name)
@@ -241,6 +244,7 @@ class ShardedH5Reader:
         if sorted(found) != list(range(len(found))):
             raise FileFormatError(f"{self.what}: the shards hold variables {sorted(found)} of "
                                   f"'{vars_group(path)}'; expected 0..{len(found) - 1}.")
+        self._found[path] = found
         return found
 
     def group_name(self, path):
@@ -275,7 +279,20 @@ class ShardedH5Reader:
                                        [f"{where}  missing from the file"])
         found[index][0].read_into(path, index, out)
 
+    def read_batch(self, items):
+        """Like `H5Reader.read_batch`: `[(path, index, out)]`, each read from its shard."""
+        by_shard = {}
+        for path, index, out in items:
+            found = self._datasets(path)
+            if found is None or index not in found:
+                self.read_into(path, index, out)  # raises the missing-variable error
+            by_shard.setdefault(id(found[index][0]), (found[index][0], []))[1].append(
+                (path, index, out))
+        for reader, batch in by_shard.values():
+            reader.read_batch(batch)
+
     def close(self):
+        self._found = {}
         readers, self._readers = self._readers, {}
         for reader in readers.values():
             reader.close()

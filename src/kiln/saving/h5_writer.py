@@ -110,14 +110,21 @@ def _link_plist(name):
     return encoded, _ASCII_LINKS
 
 
-def write_string_attr(obj_id, name, value):
+_ATTR_IDS = []
+
+
+def write_string_attr(obj_id, name, value, check_existing=True):
     """Sets a scalar variable-length UTF-8 string attribute (h5py's `attrs[name] = str`)."""
+    if not _ATTR_IDS:  # file type, memory type, scalar space: created once, reused
+        _ATTR_IDS.extend([h5t.py_create(_STR, logical=True), h5t.py_create(_STR),
+                          h5s.create(h5s.SCALAR)])
+    file_type, memory_type, scalar = _ATTR_IDS
     encoded = name.encode("utf-8")
-    if h5a.exists(obj_id, encoded):
+    if check_existing and h5a.exists(obj_id, encoded):
         h5a.delete(obj_id, encoded)
-    attr = h5a.create(obj_id, encoded, h5t.py_create(_STR, logical=True), h5s.create(h5s.SCALAR))
+    attr = h5a.create(obj_id, encoded, file_type, scalar)
     try:
-        attr.write(np.asarray(value, dtype=_STR), mtype=h5t.py_create(_STR))
+        attr.write(np.asarray(value, dtype=_STR), mtype=memory_type)
     finally:
         attr.close()
 
@@ -180,6 +187,8 @@ class H5Writer:
         self._groups = {"": self._file.id}
         self._written = {}
         self._types = {}
+        self._spaces = {}
+        self._named = set()
         self._dcpl = h5p.create(h5p.DATASET_CREATE)
         self._dcpl.set_layout(h5d.CONTIGUOUS)
         self._dcpl.set_obj_track_times(False)
@@ -202,7 +211,8 @@ class H5Writer:
         key = vars_group(path)
         gid = self._group(key)
         if name is not None:
-            write_string_attr(gid, "name", str(name))
+            write_string_attr(gid, "name", str(name), check_existing=key in self._named)
+            self._named.add(key)
         return key
 
     def write_dataset(self, group, index, value):
@@ -224,12 +234,14 @@ class H5Writer:
         tid = self._types.get(array.dtype)
         if tid is None:
             tid = self._types[array.dtype] = h5t.py_create(array.dtype, logical=True)
+        space = self._spaces.get(array.shape)
+        if space is None:
+            space = self._spaces[array.shape] = h5s.create_simple(array.shape)
         encoded, lcpl = _link_plist(key)
-        dsid = h5d.create(self._groups[group], encoded, tid, h5s.create_simple(array.shape),
-                          dcpl=self._dcpl, lcpl=lcpl)
+        dsid = h5d.create(self._groups[group], encoded, tid, space, dcpl=self._dcpl, lcpl=lcpl)
         written.add(key)
         if is_bf16:
-            write_string_attr(dsid, "dtype", "bfloat16")
+            write_string_attr(dsid, "dtype", "bfloat16", check_existing=False)
         if array.nbytes:
             if self._fd is None:
                 dsid.write(h5s.ALL, h5s.ALL, array)
@@ -256,7 +268,7 @@ class H5Writer:
         """Finishes the file (and, for a path target, publishes it atomically)."""
         if self._file is None:
             return
-        self._groups = {}
+        self._groups, self._spaces = {}, {}
         try:
             self._file.close()
         except BaseException as err:

@@ -17,8 +17,8 @@ import tempfile
 import zlib
 
 from kiln.core.variable import skip_initialization
-from kiln.errors import FileFormatError
-from kiln.saving import weights_io
+from kiln.errors import FileFormatError, WeightsMismatchError
+from kiln.saving import weights_io, weights_walk
 from kiln.saving.serialization import deserialize_keras_object, serialize_keras_object
 
 FORMAT_VERSION = 1
@@ -74,11 +74,10 @@ def _written_checksum(archive, name, algorithm):
         archive._fp.seek(position)
 
 
-def _assets_of(model):
+def _assets_of(model, walked=None):
     """Objects with `save_assets` hooks, with their weight paths (rare; e.g. vocabularies)."""
-    from kiln.saving import weights_walk
-
-    return [(p, o) for p, o in weights_walk.walk(model) if hasattr(o, "save_assets")]
+    walked = walked if walked is not None else weights_walk.walk(model)
+    return [(p, o) for p, o in walked if hasattr(o, "save_assets")]
 
 
 def save_model(model, target, weights_checksum="crc32"):
@@ -96,12 +95,15 @@ def save_model(model, target, weights_checksum="crc32"):
                          f"Received: {weights_checksum!r}")
     config_bytes = json.dumps(serialize_keras_object(model)).encode("utf-8")
     checksums = {CONFIG: "sha256:" + hashlib.sha256(config_bytes).hexdigest()}
+    walked = weights_walk.walk(model)
     with ArchiveWriter(target) as archive:
-        archive.write_bytes(CONFIG, config_bytes)
+        # Weights first: as the archive's first member they can be aligned, written and
+        # later read by HDF5 natively (see zip_writer); Keras reads members by name.
         with archive.weights_writer() as h5:
-            weights_io.save_state(model, h5)
+            weights_io.save_state(model, h5, walked)
         checksums[WEIGHTS] = _written_checksum(archive, WEIGHTS, weights_checksum)
-        assets = _assets_of(model)
+        archive.write_bytes(CONFIG, config_bytes)
+        assets = _assets_of(model, walked)
         if assets:
             with tempfile.TemporaryDirectory() as tmp:
                 for path, obj in assets:
@@ -125,10 +127,24 @@ def metadata(checksums):
     }
 
 
-def _verify(archive, meta):
+def _mismatch(archive, name, algorithm, value, actual):
+    raise FileFormatError(
+        f"{archive.what}: checksum mismatch in member {name!r} ({algorithm} expected "
+        f"{value[:16]}, found {actual[:16]}). The file was modified or damaged after "
+        "it was saved; re-save or re-download it."
+    )
+
+
+def _verify(archive, meta, defer=None):
+    """Checks the checksums listed in metadata.json.
+
+    The member named `defer`, if listed and stored uncompressed, is not read here:
+    returns its `(algorithm, expected hex)` so that the caller can check it while it
+    reads the member anyway (see `H5Reader.expect_checksum`). Returns None otherwise.
+    """
     info = meta.get("kiln") if isinstance(meta, dict) else None
     if not isinstance(info, dict):
-        return
+        return None
     if not isinstance(info.get("format_version"), int) or info["format_version"] > FORMAT_VERSION:
         raise FileFormatError(
             f"{archive.what} was written with kiln archive format version "
@@ -138,6 +154,7 @@ def _verify(archive, meta):
     if not isinstance(checksums, dict):
         raise FileFormatError(f"{archive.what}: metadata.json's kiln entry has no checksums.")
     source = archive._path if archive._path is not None else archive._fp
+    deferred = None
     for name, expected in checksums.items():
         if name not in archive:
             raise FileFormatError(
@@ -148,13 +165,24 @@ def _verify(archive, meta):
             raise FileFormatError(f"{archive.what}: malformed checksum for {name!r}.")
         algorithm, value = expected.split(":", 1)
         offset, length = archive.member_span(name)
+        if name == defer and algorithm in ("crc32", "sha256"):
+            deferred = (algorithm, value)
+            continue
         actual = _span_view(source, offset, length, lambda v: _digest(algorithm, v))
         if actual != value:
-            raise FileFormatError(
-                f"{archive.what}: checksum mismatch in member {name!r} ({algorithm} expected "
-                f"{value[:16]}, found {actual[:16]}). The file was modified or damaged after "
-                "it was saved; re-save or re-download it."
-            )
+            _mismatch(archive, name, algorithm, value, actual)
+    return deferred
+
+
+def _check_now(archive, deferred):
+    """Checks a deferred weights checksum right away (raises on a mismatch)."""
+    if deferred is not None:
+        algorithm, value = deferred
+        offset, length = archive.member_span(WEIGHTS)
+        source = archive._path if archive._path is not None else archive._fp
+        actual = _span_view(source, offset, length, lambda v: _digest(algorithm, v))
+        if actual != value:
+            _mismatch(archive, WEIGHTS, algorithm, value, actual)
 
 
 def load_model(source, custom_objects=None, compile=True, safe_mode=True):
@@ -164,8 +192,9 @@ def load_model(source, custom_objects=None, compile=True, safe_mode=True):
     with ArchiveReader(source) as archive:
         if CONFIG not in archive:
             raise FileFormatError(f"{archive.what} has no config.json; it is not a model archive.")
+        deferred = None
         if METADATA in archive:
-            _verify(archive, archive.read_json(METADATA))
+            deferred = _verify(archive, archive.read_json(METADATA), defer=WEIGHTS)
         config = archive.read_json(CONFIG)
         if not isinstance(config, dict):
             raise FileFormatError(f"config.json in {archive.what} must hold a JSON object.")
@@ -179,10 +208,25 @@ def load_model(source, custom_objects=None, compile=True, safe_mode=True):
                 f"{archive.what} has no model.weights.h5 member. kiln reads archives whose "
                 "weights are stored in HDF5 (model.weights.npz is not supported)."
             )
-        with archive.open_weights() as reader:
-            weights_io.load_state(model, weights_io.H5Adapter(reader),
-                                  source=f"archive {archive.what!r}")
-        assets = _assets_of(model)
+        try:
+            reader = archive.open_weights()
+        except FileFormatError:  # a damaged member is best reported as such
+            _check_now(archive, deferred)
+            raise
+        with reader:
+            if deferred is not None:
+                algorithm, value = deferred
+                reader.expect_checksum(algorithm, value, lambda actual: _mismatch(
+                    archive, WEIGHTS, algorithm, value, actual))
+            walked = weights_walk.walk(model)
+            try:
+                weights_io.load_state(model, weights_io.H5Adapter(reader),
+                                      source=f"archive {archive.what!r}", walked=walked)
+            except (FileFormatError, WeightsMismatchError):
+                reader.verify_checksum()
+                raise
+            reader.verify_checksum()
+        assets = _assets_of(model, walked)
         if assets and archive.asset_names():
             with tempfile.TemporaryDirectory() as tmp:
                 archive.extract_assets(tmp)

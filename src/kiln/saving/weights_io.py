@@ -2,7 +2,8 @@
 
 A store is addressed by object path (`weights_walk.walk`). Writers take
 `put(path, tensors, name)`; readers offer `entries(path)` → `[(shape, dtype)]` or None,
-`read_into(path, index, tensor)` and `read(path, index)` → numpy array, and `paths()`.
+`read_into(path, index, tensor)` and `read(path, index)` → numpy array, and `paths()`;
+optionally `read_many([(path, index, tensor), ...])` to fill many tensors in one pass.
 """
 
 import warnings
@@ -13,11 +14,15 @@ import torch
 from kiln.core import dtypes
 from kiln.errors import WeightsMismatchError
 from kiln.saving import weights_walk
+from kiln.saving.h5_writer import _TORCH_NAMES
 
 
-def save_state(model, writer):
-    """Writes every saveable's own variables under its path."""
-    for path, obj in weights_walk.walk(model):
+def save_state(model, writer, walked=None):
+    """Writes every saveable's own variables under its path.
+
+    `walked` may pass a `weights_walk.walk(model)` result the caller already has.
+    """
+    for path, obj in walked if walked is not None else weights_walk.walk(model):
         name = getattr(obj, "name", None)
         if _uses_default_hooks(obj):
             tensors = [v.value for v in weights_walk.own_variables(obj)]
@@ -46,12 +51,14 @@ def _describe(shape, dtype):
     return f"{tuple(shape)} {dtype}"
 
 
-def load_state(model, reader, skip_mismatch=False, source="file", load_optimizer=True):
+def load_state(model, reader, skip_mismatch=False, source="file", load_optimizer=True,
+               walked=None):
     """Loads every saveable reachable from `model`; raises one error listing all problems.
 
     With `skip_mismatch=True` the fitting variables load and the problems become a
     warning. Optimizer state whose variable count differs is skipped with a warning, as
     Keras does (the optimizer may not have been built when the file was written).
+    `walked` may pass a `weights_walk.walk(model)` result the caller already has.
     """
     from kiln.layers.layer import Layer
 
@@ -59,7 +66,7 @@ def load_state(model, reader, skip_mismatch=False, source="file", load_optimizer
     consumed = set()
     plan = []  # (variable, path, index) pairs to fill after all checks pass
     hooks = []  # objects with custom load hooks: (obj, path)
-    for path, obj in weights_walk.walk(model):
+    for path, obj in walked if walked is not None else weights_walk.walk(model):
         is_layer = isinstance(obj, Layer)
         if not is_layer and not load_optimizer:
             consumed.add(path)
@@ -75,6 +82,13 @@ def load_state(model, reader, skip_mismatch=False, source="file", load_optimizer
         shown = path or "(model)"
         if len(entries) != len(variables):
             if not is_layer:
+                if entries and len(entries) <= 2 and len(entries) < len(variables) and all(
+                    tuple(shape) == () == v.shape for v, (shape, _) in zip(variables, entries)
+                ):
+                    # Saved compiled but never trained: only `iteration` and `learning_rate`
+                    # existed. Restore them; the freshly built slots are the right zeros.
+                    plan.extend((v, path, i) for i, v in enumerate(variables[:len(entries)]))
+                    continue
                 if entries:
                     warnings.warn(
                         f"Skipping variable loading for optimizer '{getattr(obj, 'name', '')}', "
@@ -115,8 +129,12 @@ def load_state(model, reader, skip_mismatch=False, source="file", load_optimizer
               "skip_mismatch=True to load the variables that fit.",
             problems)
     with torch.no_grad():
-        for v, path, i in plan:
-            reader.read_into(path, i, v.value.data)
+        read_many = getattr(reader, "read_many", None)
+        if read_many is not None:
+            read_many([(path, i, v.value.data) for v, path, i in plan])
+        else:
+            for v, path, i in plan:
+                reader.read_into(path, i, v.value.data)
     for obj, path in hooks:
         entries = reader.entries(path) or []
         store = {str(i): reader.read(path, i) for i in range(len(entries))}
@@ -196,9 +214,23 @@ class H5Adapter:
     def read(self, path, index):
         return self._reader.get(path)[index]
 
+    def _same_dtype(self, path, index, tensor):
+        stored = self.entries(path)[index][1]
+        return (_TORCH_NAMES.get(tensor.dtype) == stored
+                or dtypes.standardize(stored) == dtypes.standardize(tensor.dtype))
+
     def read_into(self, path, index, tensor):
-        shape, dtype = self.entries(path)[index]
-        if dtypes.standardize(dtype) == dtypes.standardize(tensor.dtype):
+        if self._same_dtype(path, index, tensor):
             self._reader.read_into(path, index, tensor)
         else:
             tensor.copy_(self._reader.get(path, as_torch=True)[index])
+
+    def read_many(self, items):
+        """Fills `[(path, index, tensor)]`: same-dtype variables in one batched pass
+        (`read_batch`), the others converted one by one."""
+        direct = [item for item in items if self._same_dtype(*item)]
+        if len(direct) < len(items):
+            for path, index, tensor in items:
+                if not self._same_dtype(path, index, tensor):
+                    tensor.copy_(self._reader.get(path, as_torch=True)[index])
+        self._reader.read_batch(direct)

@@ -3,12 +3,24 @@
 Every member is ZIP_STORED with `external_attr = 0o600 << 16`; the JSON members carry the
 1980-01-01 00:00:00 date and the weights member the current local time (§1.1).
 
-The zip is written by this module rather than `zipfile`, so that h5py can write
-`model.weights.h5` straight into its final place inside the archive: the member's local
-header is written first with a Zip64 size field reserved, h5py writes (and seeks, and
-re-reads) through a window onto the archive file, and once h5py is done the CRC is
-computed by reading the bytes back from the page cache and the header is patched. No
-temporary copy of the weights ever exists. The central directory is written on `close()`.
+The zip is written by this module rather than `zipfile`, so that `model.weights.h5` is
+written straight into its final place inside the archive; no temporary copy of the weights
+ever exists. Two ways:
+
+* When the weights are the first member of an archive written to a path, the member's
+  data starts at byte 512: its local header is padded to that size with an alignment
+  extra field (the `0xD935` field Android's zipalign uses), so the first 512 bytes are an
+  HDF5 "user block". HDF5 then writes the file natively (and readers can open it
+  natively: HDF5 finds a superblock at 512 by itself), tensor bytes are copied with
+  `pwrite` from the tensors' memory, and the CRC is computed from that same memory (only
+  the HDF5 metadata between tensors is read back) while the kernel already writes the
+  file to disk. The header is written last.
+* Otherwise the member's local header is written first with a Zip64 size field
+  reserved, h5py writes (and seeks, and re-reads) through a window onto the archive file,
+  and once h5py is done the CRC is computed by reading the bytes back from the page cache
+  and the header is patched.
+
+The central directory is written on `close()`.
 """
 
 import contextlib
@@ -37,6 +49,8 @@ _DOS_EPOCH = (1980, 1, 1, 0, 0, 0)
 _ATTR = 0o600 << 16
 _UNIX = 3
 _COPY_CHUNK = 16 * 1024 * 1024
+_ALIGN_FIELD = 0xD935  # zipalign's padding extra field
+_USERBLOCK = 512  # the smallest HDF5 user block
 
 
 def _quiet_fdatasync(fp):
@@ -50,6 +64,35 @@ def _quiet_fdatasync(fp):
 def _dos_time(date_time):
     year, month, day, hour, minute, second = date_time
     return (hour << 11) | (minute << 5) | (second // 2), ((year - 1980) << 9) | (month << 5) | day
+
+
+def _crc_in_place(fd, start, size, spans):
+    """CRC-32 of file bytes [start, start + size), taking the bytes of each
+    `(offset, length, view)` span from `view` when given (no re-read) and the rest from
+    the file."""
+    crc, position, end = 0, start, start + size
+    buffer = None
+
+    def from_file(crc, lo, hi):
+        nonlocal buffer
+        while lo < hi:
+            count = min(hi - lo, _COPY_CHUNK)
+            if buffer is None or len(buffer) < count:
+                buffer = memoryview(bytearray(min(_COPY_CHUNK, max(count, 1 << 20))))
+            got = os.preadv(fd, [buffer[:count]], lo)
+            if not got:
+                raise IOError("The weights member ended early while computing its CRC.")
+            crc = zlib.crc32(buffer[:got], crc)
+            lo += got
+        return crc
+
+    for offset, length, view in sorted(spans, key=lambda span: span[0]):
+        if offset < position or offset + length > end:
+            return from_file(0, start, end)  # unexpected layout: read everything back
+        crc = from_file(crc, position, offset)
+        crc = zlib.crc32(view, crc) if view is not None else from_file(crc, offset, offset + length)
+        position = offset + length
+    return from_file(crc, position, end)
 
 
 class _MemberWindow(io.RawIOBase):
@@ -167,8 +210,9 @@ class ArchiveWriter:
         offset = self._fp.tell() - self._base
         zip64 = size >= _MAX32
         self._write_local(raw, flags, dos_time, dos_date, crc, size, zip64)
+        start = self._fp.tell()
         self._fp.write(data)
-        self._entries.append((raw, flags, dos_time, dos_date, crc, size, offset, zip64))
+        self._entries.append((raw, flags, dos_time, dos_date, crc, size, offset, zip64, start))
 
     def write_json(self, name, value):
         """Adds `json.dumps(value)` (compact, UTF-8, Keras's encoding) as member `name`."""
@@ -204,7 +248,8 @@ class ArchiveWriter:
         self._fp.seek(self._base + offset + _LOCAL.size + len(raw) + 4)
         self._fp.write(struct.pack("<QQ", size, size))
         self._fp.seek(result["start"] + size)
-        self._entries.append((raw, flags, dos_time, dos_date, crc, size, offset, True))
+        self._entries.append((raw, flags, dos_time, dos_date, crc, size, offset, True,
+                              result["start"]))
 
     def _crc_of(self, start, size):
         crc, buffer = 0, bytearray(min(size, _COPY_CHUNK) or 1)
@@ -219,9 +264,21 @@ class ArchiveWriter:
             done += got
         return crc
 
+    def _can_align(self):
+        return (self._atomic is not None and not self._names and self._base == 0
+                and self._fp.tell() == 0 and isinstance(getattr(self._fp, "name", None), str))
+
     @contextlib.contextmanager
     def weights_writer(self, name=WEIGHTS_H5):
-        """Yields an `H5Writer` that writes the weights member in place inside the archive."""
+        """Yields an `H5Writer` that writes the weights member in place inside the archive.
+
+        As the first member of an archive written to a path, the member is aligned and
+        written natively by HDF5 (see the module docstring); otherwise through a window.
+        """
+        if self._can_align():
+            with self._aligned_weights(name) as writer:
+                yield writer
+            return
         with self._streamed(name, time.localtime()[:6]) as member:
             window = _MemberWindow(self._fp, member["start"])
             writer = H5Writer(window)
@@ -241,6 +298,42 @@ class ArchiveWriter:
                 member["crc"] = self._crc_of(member["start"], window.end)
             finally:
                 syncer.join()
+
+    @contextlib.contextmanager
+    def _aligned_weights(self, name):
+        raw, flags = self._start(name)
+        dos_time, dos_date = _dos_time(time.localtime()[:6])
+        start = _USERBLOCK
+        while _LOCAL.size + len(raw) + 20 + 6 > start:
+            start *= 2
+        self._fp.flush()
+        fd = self._fp.fileno()
+        self._busy = True
+        try:
+            writer = H5Writer.in_place(self._fp.name, fd, start)
+            try:
+                yield writer
+            except BaseException:
+                writer.abort()
+                raise
+            writer.close()
+        finally:
+            self._busy = False
+        size = os.fstat(fd).st_size - start
+        syncer = threading.Thread(target=_quiet_fdatasync, args=(self._fp,), daemon=True)
+        syncer.start()
+        try:
+            crc = _crc_in_place(fd, start, size, writer.spans)
+        finally:
+            syncer.join()
+        pad = start - (_LOCAL.size + len(raw) + 20 + 4)
+        extra = (struct.pack("<HHQQ", 1, 16, size, size)
+                 + struct.pack("<HHH", _ALIGN_FIELD, pad, start & 0xFFFF) + bytes(pad - 2))
+        header = _LOCAL.pack(b"PK\x03\x04", 45, flags, 0, dos_time, dos_date, crc,
+                             _MAX32, _MAX32, len(raw), len(extra)) + raw + extra
+        os.pwrite(fd, header, 0)
+        self._fp.seek(start + size)
+        self._entries.append((raw, flags, dos_time, dos_date, crc, size, 0, True, start))
 
     def write_file(self, name, source_path):
         """Adds the file at `source_path` as member `name`, streaming it in chunks."""
@@ -272,9 +365,8 @@ class ArchiveWriter:
         """`(data_offset, size, crc32)` of a finished member; `data_offset` is absolute in
         the target file, so its bytes can be re-read (e.g. to hash them) before `close()`."""
         raw = name.encode("utf-8")
-        for entry_raw, _, _, _, crc, size, offset, zip64 in self._entries:
+        for entry_raw, _, _, _, crc, size, _, _, start in self._entries:
             if entry_raw == raw:
-                start = self._base + offset + _LOCAL.size + len(raw) + (20 if zip64 else 0)
                 return start, size, crc
         raise KeyError(f"No finished member {name!r} in {self.what}.")
 
@@ -282,7 +374,7 @@ class ArchiveWriter:
 
     def _write_central_directory(self):
         cd_start = self._fp.tell() - self._base
-        for raw, flags, dos_time, dos_date, crc, size, offset, zip64_local in self._entries:
+        for raw, flags, dos_time, dos_date, crc, size, offset, zip64_local, _ in self._entries:
             big = [v for v in (size, size) if v >= _MAX32]  # uncompressed, compressed
             if offset >= _MAX32:
                 big.append(offset)

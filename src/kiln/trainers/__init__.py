@@ -7,9 +7,12 @@ same signatures (the model comes first).
 from kiln.trainers.trainer import (
     compile,
     compile_from_config,
+    compute_loss,
+    compute_metrics,
     evaluate,
     fit,
     get_compile_config,
+    get_metrics_result,
     model_metrics,
     predict,
     predict_on_batch,
@@ -19,7 +22,7 @@ from kiln.trainers.trainer import (
 )
 
 __all__ = [
-    "compile", "compile_from_config", "evaluate", "fit", "get_compile_config",
-    "model_metrics", "predict", "predict_on_batch", "reset_metrics", "test_on_batch",
-    "train_on_batch",
+    "compile", "compile_from_config", "compute_loss", "compute_metrics", "evaluate", "fit",
+    "get_compile_config", "get_metrics_result", "model_metrics", "predict", "predict_on_batch",
+    "reset_metrics", "test_on_batch", "train_on_batch",
 ]

@@ -10,7 +10,7 @@ created on the first batch, when the shapes of targets and predictions are known
 import torch
 
 from kiln.metrics import Metric
-from kiln.trainers import label_checks
+from kiln.trainers import label_checks, structures
 from kiln.trainers.compile_loss import object_name
 
 _ACCURACY = ("accuracy", "acc")
@@ -157,6 +157,16 @@ class CompileMetrics(Metric):
         return [v for m in self.metrics for v in m.variables]
 
     def update_state(self, y_true, y_pred, sample_weight=None):
+        """Updates every metric from targets and predictions as the model produces them
+        (a tensor, a list or a dict), as Keras's `CompileMetrics.update_state` does."""
+        flat_pred, names = structures.flatten_outputs(y_pred, self.output_names)
+        flat_true = structures.align(y_true, names, "target")
+        flat_sw = structures.align(sample_weight, names, "sample_weight")
+        if not self.built:
+            self.build(flat_true, flat_pred, names)
+        self.update_flat(flat_true, flat_pred, flat_sw)
+
+    def update_flat(self, y_true, y_pred, sample_weight=None):
         """Updates every metric; arguments are flat lists aligned with the outputs."""
         with torch.no_grad():
             for i, metrics in enumerate(self._plain):

@@ -61,7 +61,8 @@ def test_single_output_metric_list_for_two_outputs_is_rejected():
 def test_named_metrics_and_reset():
     model = lib.two_heads(kiln)
     x, y = lib.two_heads_data(8)
-    model.compile(optimizer="sgd", loss=["mse", None], metrics={"reg": ["mae"], "cls": ["accuracy"]})
+    model.compile(optimizer="sgd", loss=["mse", None],
+                  metrics={"reg": ["mae"], "cls": ["accuracy"]})
     model.fit(x, y, verbose=0)
     compiled = model.metrics[1]
     assert list(compiled.named_metrics()) == ["reg_mae", "cls_accuracy"]

@@ -222,8 +222,10 @@ class ArrayIterator:
     def _indices(self):
         """Index objects for one epoch (continuing across epochs with `steps_per_epoch`)."""
         if self.steps_per_epoch is None:
-            yield from self._new_pass()
-            return
+            return self._new_pass()
+        return self._continued_indices()
+
+    def _continued_indices(self):
         for _ in range(self.steps_per_epoch):
             index = next(self._pass, None) if self._pass is not None else None
             if index is None:

@@ -219,7 +219,9 @@ def _to_numpy(structure):
 def _concatenate(batches):
     first = batches[0]
     if isinstance(first, torch.Tensor):
-        return torch.cat([b.detach() for b in batches]) if len(batches) > 1 else first.detach()
+        if first.requires_grad:
+            batches = [b.detach() for b in batches]
+        return torch.cat(batches) if len(batches) > 1 else batches[0]
     if isinstance(first, (list, tuple)):
         return type(first)(_concatenate([b[i] for b in batches]) for i in range(len(first)))
     if isinstance(first, dict):

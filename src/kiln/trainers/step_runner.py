@@ -16,6 +16,13 @@ from kiln.trainers import structures
 from kiln.trainers.compile_loss import accumulate_mean, mean_state
 
 
+def _pack_data(x, y, sample_weight):
+    """A batch as Keras hands it to a custom step: `(x,)`, `(x, y)` or `(x, y, sw)`."""
+    if sample_weight is not None:
+        return x, y, sample_weight
+    return (x, y) if y is not None else (x,)
+
+
 def _custom(model, name):
     """The model's own `train_step`/`test_step`/`predict_step`, if its class defines one."""
     return getattr(model, name, None) if hasattr(type(model), name) else None
@@ -29,7 +36,8 @@ class StepRunner:
         self.compile_loss = getattr(model, "_compile_loss", None)
         self.compile_metrics = getattr(model, "_compile_metrics", None)
         self.loss_tracker = getattr(model, "_loss_tracker", None)
-        self._tracker_state = mean_state(self.loss_tracker) if self.loss_tracker is not None else None
+        tracker = self.loss_tracker
+        self._tracker_state = mean_state(tracker) if tracker is not None else None
         self.output_names = structures.model_output_names(model)
         self._names = None
         self._variables = None
@@ -93,8 +101,11 @@ class StepRunner:
             flat_sw = structures.align(sample_weight, names, "sample_weight")
         return flat_true, flat_pred, flat_sw, names
 
-    def _total_loss(self, x, y, y_pred, sample_weight):
-        """The weighted compiled loss plus `model.losses`; also feeds the loss trackers."""
+    def compute_loss(self, y, y_pred, sample_weight):
+        """The weighted compiled loss plus `model.losses` (per-output trackers updated).
+
+        Returns `(total, flat_true, flat_pred, flat_sw, batch_size)`.
+        """
         model = self.model
         flat_true, flat_pred, flat_sw, names = self._flat(y, y_pred, sample_weight)
         batch_size = int(flat_pred[0].shape[0]) if flat_pred[0].dim() else 1
@@ -121,6 +132,12 @@ class StepRunner:
                 "`compile()`, or add losses in the model with `add_loss()`."
             )
         self._checked = True
+        return total, flat_true, flat_pred, flat_sw, batch_size
+
+    def _total_loss(self, y, y_pred, sample_weight):
+        """`compute_loss()`, also feeding the `loss` tracker (weighted by batch size)."""
+        total, flat_true, flat_pred, flat_sw, batch_size = self.compute_loss(
+            y, y_pred, sample_weight)
         if self._tracker_state is not None:
             self._tracker_state[0].add_(total.detach(), alpha=batch_size)
             self._tracker_state[1].add_(batch_size)
@@ -134,21 +151,26 @@ class StepRunner:
         if self.compile_metrics is not None and not self.compile_metrics.built:
             self.compile_metrics.build(flat_true, flat_pred, names)
 
+    def update_metrics(self, y, y_pred, sample_weight):
+        """Updates the compiled metrics from (possibly nested) targets and predictions."""
+        flat_true, flat_pred, flat_sw, _ = self._flat(y, y_pred, sample_weight)
+        self._update_metrics(flat_true, flat_pred, flat_sw)
+
     def _update_metrics(self, flat_true, flat_pred, flat_sw):
         metrics = self.compile_metrics
         if metrics is None:
             return
         if not metrics.built:
             metrics.build(flat_true, flat_pred, self._names)
-        metrics.update_state(flat_true, [p.detach() for p in flat_pred], flat_sw)
+        metrics.update_flat(flat_true, [p.detach() for p in flat_pred], flat_sw)
 
     # -- steps ---------------------------------------------------------------------------
     def train_step(self, x, y, sample_weight):
         if self._custom_train is not None:
-            self.last_logs = self._custom_train((x, y, sample_weight))
+            self.last_logs = self._custom_train(_pack_data(x, y, sample_weight))
             return
         y_pred = self._call(x, True)
-        loss, flat_true, flat_pred, flat_sw = self._total_loss(x, y, y_pred, sample_weight)
+        loss, flat_true, flat_pred, flat_sw = self._total_loss(y, y_pred, sample_weight)
         optimizer = self.model.optimizer
         variables = self.trainable_variables()
         if variables:
@@ -166,11 +188,11 @@ class StepRunner:
 
     def test_step(self, x, y, sample_weight):
         if self._custom_test is not None:
-            self.last_logs = self._custom_test((x, y, sample_weight))
+            self.last_logs = self._custom_test(_pack_data(x, y, sample_weight))
             return
         with torch.no_grad():
             y_pred = self._call(x, False)
-            _, flat_true, flat_pred, flat_sw = self._total_loss(x, y, y_pred, sample_weight)
+            _, flat_true, flat_pred, flat_sw = self._total_loss(y, y_pred, sample_weight)
             self._update_metrics(flat_true, flat_pred, flat_sw)
 
     def predict_step(self, x):

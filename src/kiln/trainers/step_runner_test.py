@@ -45,7 +45,7 @@ def test_custom_train_step_logs_are_used():
             return self.dense(inputs)
 
         def train_step(self, data):
-            x, y, _ = data
+            x, y = data
             loss = torch.mean((self(x, training=True) - y) ** 2)
             loss.backward()
             variables = self.trainable_variables
@@ -63,3 +63,35 @@ def test_custom_train_step_logs_are_used():
     assert list(history.history) == ["custom_loss"]
     assert history.history["custom_loss"][-1] < history.history["custom_loss"][0]
     assert "custom_loss" in model.metrics_names
+
+
+def test_keras_guide_custom_train_step_with_compute_loss():
+    class CustomModel(kiln.Model):
+        def train_step(self, data):
+            x, y = data
+            self.zero_grad()
+            y_pred = self(x, training=True)
+            loss = self.compute_loss(y=y, y_pred=y_pred)
+            loss.backward()
+            trainable_weights = [v for v in self.trainable_weights]
+            gradients = [v.value.grad for v in trainable_weights]
+            with torch.no_grad():
+                self.optimizer.apply(gradients, trainable_weights)
+            for metric in self.metrics:
+                if metric.name == "loss":
+                    metric.update_state(loss)
+                else:
+                    metric.update_state(y, y_pred)
+            return {m.name: m.result() for m in self.metrics}
+
+    kiln.utils.set_random_seed(0)
+    inputs = kiln.Input(shape=(8,))
+    model = CustomModel(inputs, kiln.layers.Dense(1)(inputs))
+    model.compile(optimizer=kiln.optimizers.Adam(0.01), loss="mse", metrics=["mae"])
+    rng = np.random.RandomState(0)
+    x, y = rng.random_sample((64, 8)), rng.random_sample((64, 1))
+    history = model.fit(x, y, epochs=3, batch_size=16, verbose=0)
+    assert list(history.history) == ["loss", "mae"]
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    results = model.evaluate(x, y, verbose=0, return_dict=True)
+    assert sorted(results) == ["loss", "mae"]

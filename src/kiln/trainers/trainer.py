@@ -151,6 +151,33 @@ def model_metrics(model):
     return out
 
 
+def compute_loss(model, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+    """The total loss of a batch: the compiled loss plus `model.losses` (for custom steps).
+
+    Example:
+        >>> def train_step(self, data):
+        ...     x, y = data
+        ...     loss = self.compute_loss(y=y, y_pred=self(x, training=True))
+    """
+    loops.assert_compiled(model, "compute_loss")
+    return loops.runner_for(model).compute_loss(y, y_pred, sample_weight)[0]
+
+
+def compute_metrics(model, x, y, y_pred, sample_weight=None):
+    """Updates the compiled metrics with a batch; returns `get_metrics_result()`."""
+    runner = loops.runner_for(model)
+    if getattr(model, "_compile_metrics", None) is not None:
+        runner.update_metrics(y, y_pred, sample_weight)
+    return get_metrics_result(model)
+
+
+def get_metrics_result(model):
+    """`{name: value}` for every metric in `model.metrics` (compiled metrics merged)."""
+    from kiln.trainers import logs
+
+    return logs.metric_results(model)
+
+
 def reset_metrics(model):
     """Resets the state of every metric in `model.metrics`."""
     for metric in model.metrics:

@@ -126,7 +126,8 @@ class Progbar:
         now = time.time()
         time_per_unit = self._estimate_step_duration(current, now)
         if self.verbose == 1:
-            if not finalize and (not self._dynamic_display or now - self._last_update < self.interval):
+            quiet = not self._dynamic_display or now - self._last_update < self.interval
+            if not finalize and quiet:
                 return
             self._write(self._bar_line(current, now, time_per_unit, finalize), finalize)
         elif self.verbose == 2 and finalize:

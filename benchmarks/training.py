@@ -226,16 +226,25 @@ def time_import(module, repeats=5):
     return min(times)
 
 
+def _rotated(names, shift):
+    shift %= len(names)
+    return names[shift:] + names[:shift]
+
+
 def run_fit(args, x, y, batch_sizes):
     print(f"fit: one epoch, {N_TRAIN} samples, {FEATURES}-{HIDDEN}-{CLASSES} MLP with dropout, "
           f"Adam; best of {args.repeats}; torch threads={args.threads}")
     fit_times = {}
     for bs in batch_sizes:
         best = {"kiln": float("inf"), "torch": float("inf"), "same": float("inf")}
-        for _ in range(args.repeats):  # interleaved, so load changes hit all alike
-            best["torch"] = min(best["torch"], time_torch_fit(x, y, bs))
-            best["same"] = min(best["same"], time_torch_fit(x, y, bs, same_math=True))
-            best["kiln"] = min(best["kiln"], time_kiln_fit(x, y, bs))
+        runs = {"torch": lambda: time_torch_fit(x, y, bs),
+                "same": lambda: time_torch_fit(x, y, bs, same_math=True),
+                "kiln": lambda: time_kiln_fit(x, y, bs)}
+        for repeat in range(args.repeats):
+            # Interleaved, and in a rotating order, so that load changes and cache
+            # effects hit every contender alike.
+            for name in _rotated(list(runs), repeat):
+                best[name] = min(best[name], runs[name]())
         fit_times[bs] = best
     keras_times = {} if args.no_keras else time_keras_fit(batch_sizes, args.repeats,
                                                           args.threads)
@@ -253,13 +262,15 @@ def run_predict(args, x, batch_sizes):
     model = kiln_model()
     reference, same_layout = torch_model(), KerasLayoutMLP()
     xp = x[:N_PREDICT]
-    print(f"predict: {N_PREDICT} samples, best of {args.repeats}")
+    print(f"predict: {N_PREDICT} samples, best of {args.repeats * 5}")
     for bs in batch_sizes:
         best = {"kiln": float("inf"), "torch": float("inf"), "same": float("inf")}
-        for _ in range(args.repeats * 3):
-            best["torch"] = min(best["torch"], time_torch_predict(reference, xp, bs))
-            best["same"] = min(best["same"], time_torch_predict(same_layout, xp, bs))
-            best["kiln"] = min(best["kiln"], time_kiln_predict(model, xp, bs))
+        runs = {"torch": lambda: time_torch_predict(reference, xp, bs),
+                "same": lambda: time_torch_predict(same_layout, xp, bs),
+                "kiln": lambda: time_kiln_predict(model, xp, bs)}
+        for repeat in range(args.repeats * 5):
+            for name in _rotated(list(runs), repeat):
+                best[name] = min(best[name], runs[name]())
         print(f"  batch {bs:>3}: kiln {best['kiln'] * 1e3:7.1f}ms | torch no_grad loop "
               f"{best['torch'] * 1e3:7.1f}ms  kiln/torch {best['kiln'] / best['torch']:5.3f}x | "
               f"same layout {best['same'] * 1e3:7.1f}ms  kiln/torch "

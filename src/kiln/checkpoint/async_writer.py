@@ -134,7 +134,7 @@ class AsyncWriter:
                 err.add_note(f"(raised while writing {description} in the background)")
                 self._error = err
 
-        thread = threading.Thread(target=run, name=f"kiln-checkpoint-writer", daemon=False)
+        thread = threading.Thread(target=run, name="kiln-checkpoint-writer", daemon=False)
         with self._lock:
             self._thread = thread
         thread.start()
@@ -148,7 +148,7 @@ class AsyncWriter:
         """Blocks until the in-flight write (if any) is done; re-raises its error."""
         with self._lock:
             thread = self._thread
-        if thread is not None:
+        if thread is not None and thread is not threading.current_thread():
             thread.join()
             with self._lock:
                 if self._thread is thread:

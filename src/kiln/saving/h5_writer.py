@@ -19,6 +19,7 @@ import torch
 from h5py import h5a, h5d, h5g, h5p, h5s, h5t
 
 from kiln.saving.atomic import atomic_write
+from kiln.saving.span_io import start_writeback
 
 __all__ = ["H5Writer", "to_storable", "vars_group"]
 
@@ -32,6 +33,7 @@ _TORCH_NAMES = {v: k for k, v in _TORCH_DTYPES.items()}
 _NUMPY_NAMES = frozenset(_TORCH_DTYPES) - {"bfloat16"}
 _STR = h5py.string_dtype()
 _MAX_PWRITE = 1 << 30
+_WRITEBACK_EVERY = 32 * 1024 * 1024  # start disk writes after this many new bytes
 
 
 def vars_group(path):
@@ -196,6 +198,7 @@ class H5Writer:
             self._dcpl.set_alloc_time(h5d.ALLOC_TIME_EARLY)
             self._dcpl.set_fill_time(h5d.FILL_TIME_NEVER)
         self.total_bytes = 0
+        self._unsynced = 0
 
     def _group(self, name):
         gid = self._groups.get(name)
@@ -249,6 +252,10 @@ class H5Writer:
                 data = memoryview(array.reshape(-1).view(np.uint8))
                 offset = dsid.get_offset()
                 _pwrite_all(self._fd, data, offset)
+                self._unsynced += len(data)
+                if self._unsynced >= _WRITEBACK_EVERY:
+                    start_writeback(self._fd)
+                    self._unsynced = 0
                 if self.spans is not None:
                     self.spans.append((offset, len(data), data if borrowed else None))
         self.total_bytes += array.nbytes

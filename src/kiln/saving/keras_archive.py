@@ -20,6 +20,7 @@ from kiln.core.variable import skip_initialization
 from kiln.errors import FileFormatError, WeightsMismatchError
 from kiln.saving import weights_io, weights_walk
 from kiln.saving.serialization import deserialize_keras_object, serialize_keras_object
+from kiln.saving.span_io import prefetch
 
 FORMAT_VERSION = 1
 KERAS_VERSION = "3.15.1"  # the Keras release whose archive layout kiln writes
@@ -185,6 +186,17 @@ def _check_now(archive, deferred):
             _mismatch(archive, WEIGHTS, algorithm, value, actual)
 
 
+def _prefetch_weights(archive):
+    """Lets the disk read the weights while the config is parsed and the model built."""
+    if WEIGHTS in archive and archive._fp is not None:
+        try:
+            offset, length = archive.member_span(WEIGHTS)
+        except FileFormatError:
+            return  # compressed: it will be extracted anyway
+        if not os.environ.get("KILN_AB_NOPREFETCH"):  # TEMP A/B
+            prefetch(archive._fp, offset, length)
+
+
 def load_model(source, custom_objects=None, compile=True, safe_mode=True):
     """Loads a model from a `.keras` archive (path or file object)."""
     from kiln.saving.zip_archive import ArchiveReader
@@ -192,6 +204,7 @@ def load_model(source, custom_objects=None, compile=True, safe_mode=True):
     with ArchiveReader(source) as archive:
         if CONFIG not in archive:
             raise FileFormatError(f"{archive.what} has no config.json; it is not a model archive.")
+        _prefetch_weights(archive)
         deferred = None
         if METADATA in archive:
             deferred = _verify(archive, archive.read_json(METADATA), defer=WEIGHTS)

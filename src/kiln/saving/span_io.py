@@ -19,12 +19,68 @@ import numpy as np
 
 from kiln.errors import FileFormatError
 
-__all__ = ["Digest", "FileWindow", "fill_spans"]
+__all__ = ["Digest", "FileWindow", "fill_spans", "start_writeback", "prefetch"]
 
 _BATCH_BYTES = 8 * 1024 * 1024  # one preadv reads at most this much ...
 _MAX_IOV = 512  # ... into at most this many buffers
 _SMALL_GAP = 64 * 1024  # without a digest, gaps up to this size are read to merge calls
 _QUEUE = 4  # batches read ahead of the digest thread
+
+
+_SYNC_FILE_RANGE_WRITE = 2
+_sync_file_range = None
+
+
+def start_writeback(fd, offset=0, nbytes=0):
+    """Asks the kernel to start writing a file's dirty pages to disk now, without waiting
+    (Linux `sync_file_range(SYNC_FILE_RANGE_WRITE)`; `nbytes=0` means to the end).
+
+    A save that does this while it is still writing overlaps its writes with the disk,
+    so the final `fsync` has little left to wait for. A no-op where unsupported.
+    """
+    global _sync_file_range
+    if _sync_file_range is None:
+        _sync_file_range = False
+        try:
+            import ctypes
+            import ctypes.util
+
+            libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+            function = libc.sync_file_range
+            function.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
+            _sync_file_range = function
+        except (OSError, AttributeError, ImportError):
+            pass
+    if _sync_file_range:
+        _sync_file_range(fd, offset, nbytes, _SYNC_FILE_RANGE_WRITE)
+
+
+def prefetch(fileobj, offset, length, limit_fraction=0.25):
+    """Starts reading bytes [offset, offset + length) of a file into the page cache in a
+    background thread (`posix_fadvise(WILLNEED)`), so that a cold load reads the disk
+    while it is still parsing the config and building the model.
+
+    Skipped for data larger than `limit_fraction` of physical memory, or where the call
+    is unsupported; it is only a hint.
+    """
+    try:
+        fd = fileobj.fileno()
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        return
+    if not hasattr(os, "posix_fadvise") or length <= 0 or length > memory * limit_fraction:
+        return
+    fd = os.dup(fd)
+
+    def advise():
+        try:
+            os.posix_fadvise(fd, offset, length, os.POSIX_FADV_WILLNEED)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+
+    threading.Thread(target=advise, name="kiln-prefetch", daemon=True).start()
 
 
 class Digest:

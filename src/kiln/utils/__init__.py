@@ -10,11 +10,12 @@ from kiln.saving.object_registration import (
 )
 from kiln.saving.serialization import deserialize_keras_object, serialize_keras_object
 from kiln.utils.naming import to_snake_case
+from kiln.utils.progbar import Progbar
 
 __all__ = [
     "CustomObjectScope", "custom_object_scope", "get_custom_objects", "get_registered_name",
     "get_registered_object", "register_keras_serializable", "serialize_keras_object",
-    "deserialize_keras_object", "set_random_seed", "clear_session", "to_snake_case",
+    "deserialize_keras_object", "set_random_seed", "clear_session", "to_snake_case", "Progbar",
 ]
 
 

@@ -324,6 +324,8 @@ def _as_tensor(value, dtype=None) -> torch.Tensor:
         arr = np.asarray(value)
         if dtype is None and arr.dtype == np.float64:
             arr = arr.astype(np.float32)
+        elif dtype is None and arr.dtype == np.int64 and not isinstance(value, np.ndarray):
+            arr = arr.astype(np.int32)  # Python ints become int32, as in Keras
         t = torch.as_tensor(arr)
     if dtype is not None:
         t = t.to(dtypes.to_torch(dtype))

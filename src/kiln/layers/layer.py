@@ -233,15 +233,24 @@ class Layer(torch.nn.Module):
         return self is other
 
     # -- variables ---------------------------------------------------------------
-    def add_weight(self, shape=None, initializer=None, dtype=None, trainable=True,
-                   autocast=True, regularizer=None, constraint=None, aggregation="none",
-                   overwrite_with_gradient=False, name=None):
-        """Creates a variable owned by this layer (Keras 3 argument order).
+    def add_weight(self, *args, **kwargs):
+        """Creates a variable owned by this layer.
 
-        A string as the first argument is taken as the name, as tf.keras allowed.
+        Keras 3's argument order is `(shape, initializer, dtype, trainable, autocast,
+        regularizer, constraint, aggregation, overwrite_with_gradient, name)`; a string as
+        the first argument is taken as the name, as tf.keras allowed
+        (`self.add_weight("kernel", shape=(3, 4))`).
         """
-        if isinstance(shape, str) and name is None:
-            shape, name = None, shape
+        if args and isinstance(args[0], str):
+            if "name" in kwargs:
+                raise TypeError("add_weight() got the name both positionally and as name=.")
+            kwargs["name"] = args[0]
+            args = args[1:]
+        return self._add_weight(*args, **kwargs)
+
+    def _add_weight(self, shape=None, initializer=None, dtype=None, trainable=True,
+                    autocast=True, regularizer=None, constraint=None, aggregation="none",
+                    overwrite_with_gradient=False, name=None):
         from kiln import constraints, initializers, regularizers
 
         dtype = dtype or self.variable_dtype

@@ -49,9 +49,16 @@ class Sequential(Model):
                 f"names. Name {layer.name!r} is already the name of a layer in this model. "
                 "Give it a different `name=`."
             )
-        if self._input_layer is None and not self._stack and layer._batch_input_shape is not None:
-            object.__setattr__(self, "_input_layer", InputLayer(batch_shape=layer._batch_input_shape))
-            self._track_layer(self._input_layer)
+        if self._input_layer is None and not self._stack:
+            shape, dtype = layer._batch_input_shape, None
+            inputs = getattr(layer, "inputs", None) if isinstance(layer, Model) else None
+            if shape is None and inputs and len(inputs) == 1:
+                # A functional model as first layer fixes the input shape, as in Keras.
+                shape, dtype = inputs[0].shape, inputs[0].dtype
+            if shape is not None:
+                object.__setattr__(self, "_input_layer", InputLayer(batch_shape=shape,
+                                                                    dtype=dtype))
+                self._track_layer(self._input_layer)
         self._stack.append(layer)
         self._track_layer(layer)
         self._modules[layer.name.replace(".", "_")] = layer

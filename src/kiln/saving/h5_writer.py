@@ -1,25 +1,21 @@
 """Writes the Keras 3 `.weights.h5` variable store (layout in `h5_store`).
 
-Groups, datasets and attributes are created with h5py's low-level API (the high-level
-`create_dataset`/`attrs` path costs several times more per object, which dominates for
-models with thousands of small variables) and look exactly like what h5py's high-level
-API, and so Keras, writes: contiguous datasets, no filters, no time stamps, `name`
-attributes as variable-length UTF-8 strings.
-
-When HDF5 writes natively to a file (a path target), tensor bytes do not go through
-HDF5 at all: each dataset's space is allocated when it is created, and the bytes are
-copied with `os.pwrite` straight from the tensor's memory to that place in the file.
+The file is encoded by `h5_format` (the HDF5 structures h5py writes for such a tree),
+not through libhdf5: creating thousands of groups, datasets and attributes through
+libhdf5 costs far more than the data for models with many small variables. Each tensor's
+bytes go straight from its memory to the file (`os.pwrite` for files), in the order the
+variables are stored; the metadata follows once every variable is known.
 """
 
 import os
+import zlib
 
-import h5py
 import numpy as np
 import torch
-from h5py import h5a, h5d, h5g, h5p, h5s, h5t
 
 from kiln.saving.atomic import atomic_write
-from kiln.saving.span_io import start_writeback
+from kiln.saving.h5_format import DATA_ALIGNMENT, SUPERBLOCK_SIZE, UNDEF, FileTree
+from kiln.saving.span_io import crc32_combine, start_writeback
 
 __all__ = ["H5Writer", "to_storable", "vars_group"]
 
@@ -31,7 +27,6 @@ _TORCH_DTYPES = {
 }
 _TORCH_NAMES = {v: k for k, v in _TORCH_DTYPES.items()}
 _NUMPY_NAMES = frozenset(_TORCH_DTYPES) - {"bfloat16"}
-_STR = h5py.string_dtype()
 _MAX_PWRITE = 1 << 30
 _WRITEBACK_EVERY = 32 * 1024 * 1024  # start disk writes after this many new bytes
 
@@ -75,60 +70,38 @@ def to_storable(value):
     return np.ascontiguousarray(array), False
 
 
-def _shares_memory(value, array):
-    """True when `array` views `value`'s own memory (so it stays valid after the call)."""
-    if isinstance(value, torch.Tensor):
-        return value.device.type == "cpu" and value.numel() > 0 and \
-            value.data_ptr() == array.__array_interface__["data"][0]
-    return isinstance(value, np.ndarray) and np.may_share_memory(value, array)
-
-
 def _pwrite_all(fd, data, offset):
     while len(data):
         written = os.pwrite(fd, data[:_MAX_PWRITE], offset)
         data, offset = data[written:], offset + written
 
 
-def _new_link_plist(encoding):
-    lcpl = h5p.create(h5p.LINK_CREATE)
-    lcpl.set_create_intermediate_group(True)
-    lcpl.set_char_encoding(encoding)
-    return lcpl
+class _FdSink:
+    """Positioned writes to a file descriptor, `base` bytes into the file."""
+
+    def __init__(self, fd, base):
+        self.fd, self.base, self._unsynced = fd, base, 0
+
+    def write(self, data, offset):
+        _pwrite_all(self.fd, data, self.base + offset)
+        self._unsynced += len(data)
+        if self._unsynced >= _WRITEBACK_EVERY:
+            start_writeback(self.fd)
+            self._unsynced = 0
 
 
-_ASCII_LINKS = None
+class _FileSink:
+    """Seek-and-write to a writable, seekable binary file object."""
 
+    def __init__(self, fileobj):
+        self.fileobj = fileobj
 
-def _link_plist(name):
-    """`(encoded name, link creation properties)` as h5py makes them: ASCII names are
-    marked ASCII, others UTF-8."""
-    global _ASCII_LINKS
-    try:
-        encoded = name.encode("ascii")
-    except UnicodeEncodeError:
-        return name.encode("utf-8"), _new_link_plist(h5t.CSET_UTF8)
-    if _ASCII_LINKS is None:
-        _ASCII_LINKS = _new_link_plist(h5t.CSET_ASCII)
-    return encoded, _ASCII_LINKS
-
-
-_ATTR_IDS = []
-
-
-def write_string_attr(obj_id, name, value, check_existing=True):
-    """Sets a scalar variable-length UTF-8 string attribute (h5py's `attrs[name] = str`)."""
-    if not _ATTR_IDS:  # file type, memory type, scalar space: created once, reused
-        _ATTR_IDS.extend([h5t.py_create(_STR, logical=True), h5t.py_create(_STR),
-                          h5s.create(h5s.SCALAR)])
-    file_type, memory_type, scalar = _ATTR_IDS
-    encoded = name.encode("utf-8")
-    if check_existing and h5a.exists(obj_id, encoded):
-        h5a.delete(obj_id, encoded)
-    attr = h5a.create(obj_id, encoded, file_type, scalar)
-    try:
-        attr.write(np.asarray(value, dtype=_STR), mtype=memory_type)
-    finally:
-        attr.close()
+    def write(self, data, offset):
+        self.fileobj.seek(offset)
+        view = memoryview(data)
+        while len(view):
+            written = self.fileobj.write(view)
+            view = view[written if written is not None else len(view):]
 
 
 class H5Writer:
@@ -136,7 +109,11 @@ class H5Writer:
 
     Args:
         target: A path (written atomically: nothing appears at the path until `close()`
-            succeeds) or a writable, seekable binary file object (the caller owns it).
+            succeeds) or a writable, seekable binary file object (the caller owns it;
+            the HDF5 data starts at its position 0).
+
+    After `close()`, `size` is the file's length and `crc32` its CRC-32 (computed from
+    the bytes as they were written, without reading them back).
 
     Example:
         >>> with H5Writer("model.weights.h5") as w:
@@ -146,120 +123,78 @@ class H5Writer:
 
     def __init__(self, target):
         self._atomic = None
-        self._file = None
-        self._fd = None
-        self.spans = None
         if isinstance(target, (str, os.PathLike)):
             self._atomic = atomic_write(target)
             fileobj = self._atomic.__enter__()
+            self._setup(_FdSink(fileobj.fileno(), 0))
         else:
-            fileobj = target
-        try:
-            if self._atomic is not None:
-                self._open_native(fileobj.name, fileobj.fileno(), 0)
-            else:
-                self._file = h5py.File(fileobj, "w")
-                self._setup(native=False)
-        except BaseException as err:
-            self._abort(err)
-            raise
+            self._setup(_FileSink(target))
 
     @classmethod
-    def in_place(cls, path, fd, userblock):
-        """A writer whose HDF5 data starts `userblock` bytes into the (empty) file at `path`.
+    def in_place(cls, fd, base):
+        """A writer whose HDF5 data starts `base` bytes into the file open as `fd`.
 
-        `fd` is an open read/write descriptor on the same file; tensor bytes are written
-        through it. `spans` then lists `(absolute offset, size, byte view or None)` for
-        every dataset written, the view being set when it stays valid (the caller's own
-        tensor memory), so the caller can checksum the file without reading those bytes
-        back. The caller owns the file: `close()` only finishes the HDF5 data.
+        The caller owns the file (for example a `.keras` archive whose weights member
+        starts at `base`): `close()` only finishes the HDF5 data.
         """
         writer = cls.__new__(cls)
-        writer._atomic, writer._file, writer._fd = None, None, None
-        writer.spans = []
-        writer._open_native(path, fd, userblock)
+        writer._atomic = None
+        writer._setup(_FdSink(fd, base))
         return writer
 
-    def _open_native(self, path, fd, userblock):
-        self._file = h5py.File(path, "w", userblock_size=userblock or None, locking=False)
-        self._fd = fd
-        self._setup(native=True)
-
-    def _setup(self, native):
-        self._groups = {"": self._file.id}
-        self._written = {}
-        self._types = {}
-        self._spaces = {}
-        self._named = set()
-        self._dcpl = h5p.create(h5p.DATASET_CREATE)
-        self._dcpl.set_layout(h5d.CONTIGUOUS)
-        self._dcpl.set_obj_track_times(False)
-        if native:  # the space is reserved now and filled by pwrite, never by HDF5
-            self._dcpl.set_alloc_time(h5d.ALLOC_TIME_EARLY)
-            self._dcpl.set_fill_time(h5d.FILL_TIME_NEVER)
+    def _setup(self, sink):
+        self._sink = sink
+        self._tree = FileTree()
+        self._groups = {}
+        self._cursor = SUPERBLOCK_SIZE
+        self._crc = 0  # of the bytes from SUPERBLOCK_SIZE to the cursor
+        self._open = True
         self.total_bytes = 0
-        self._unsynced = 0
+        self.size = self.crc32 = None
 
-    def _group(self, name):
-        gid = self._groups.get(name)
-        if gid is None:
-            parent, _, leaf = name.rpartition("/")
-            encoded, lcpl = _link_plist(leaf)
-            gid = self._groups[name] = h5g.create(self._group(parent), encoded, lcpl=lcpl)
-        return gid
+    def _advance(self, position):
+        """Accounts for the zero bytes between the cursor and `position` in the CRC."""
+        gap = position - self._cursor
+        if gap > 0:
+            self._crc = zlib.crc32(bytes(gap), self._crc)
+        self._cursor = max(self._cursor, position)
 
     def ensure_group(self, path, name=None):
         """Creates (if needed) the `vars` group for `path`, setting its `name`; returns a
         handle for `write_array`."""
         key = vars_group(path)
-        gid = self._group(key)
+        node = self._groups.get(key)
+        if node is None:
+            node = self._groups[key] = self._tree.group(key.split("/"))
         if name is not None:
-            write_string_attr(gid, "name", str(name), check_existing=key in self._named)
-            self._named.add(key)
+            self._tree.set_attr(node, "name", str(name))
         return key
 
     def write_dataset(self, group, index, value):
         """Writes one variable as dataset `str(index)` of `group`; returns its size in bytes."""
-        array, is_bf16 = to_storable(value)
-        return self.write_array(group, index, array, is_bf16, _shares_memory(value, array))
+        return self.write_array(group, index, *to_storable(value))
 
-    def write_array(self, group, index, array, is_bf16=False, borrowed=False):
-        """Writes an array already converted by `to_storable`; returns its size in bytes.
-
-        `borrowed` says that `array` views memory that outlives the writer (the model's
-        tensor), which lets an in-place writer checksum it later without re-reading.
-        """
-        key = str(index)
-        written = self._written.setdefault(group, set())
-        if key in written:
+    def write_array(self, group, index, array, is_bf16=False):
+        """Writes an array already converted by `to_storable`; returns its size in bytes."""
+        if not self._open:
+            raise ValueError("This H5Writer is closed.")
+        node, key = self._groups[group], str(index)
+        if key.encode("utf-8") in node.children:
             raise ValueError(f"Dataset /{group}/{key} was already written; each variable "
                              "must be stored once.")
-        tid = self._types.get(array.dtype)
-        if tid is None:
-            tid = self._types[array.dtype] = h5t.py_create(array.dtype, logical=True)
-        space = self._spaces.get(array.shape)
-        if space is None:
-            space = self._spaces[array.shape] = h5s.create_simple(array.shape)
-        encoded, lcpl = _link_plist(key)
-        dsid = h5d.create(self._groups[group], encoded, tid, space, dcpl=self._dcpl, lcpl=lcpl)
-        written.add(key)
-        if is_bf16:
-            write_string_attr(dsid, "dtype", "bfloat16", check_existing=False)
-        if array.nbytes:
-            if self._fd is None:
-                dsid.write(h5s.ALL, h5s.ALL, array)
-            else:
-                data = memoryview(array.reshape(-1).view(np.uint8))
-                offset = dsid.get_offset()
-                _pwrite_all(self._fd, data, offset)
-                self._unsynced += len(data)
-                if self._unsynced >= _WRITEBACK_EVERY:
-                    start_writeback(self._fd)
-                    self._unsynced = 0
-                if self.spans is not None:
-                    self.spans.append((offset, len(data), data if borrowed else None))
-        self.total_bytes += array.nbytes
-        return array.nbytes
+        nbytes = array.nbytes
+        offset = UNDEF
+        if nbytes:
+            offset = -(-self._cursor // DATA_ALIGNMENT) * DATA_ALIGNMENT
+            data = memoryview(np.ascontiguousarray(array).reshape(-1).view(np.uint8))
+            self._sink.write(data, offset)
+            self._advance(offset)
+            self._crc = zlib.crc32(data, self._crc)
+            self._cursor = offset + nbytes
+        self._tree.add_dataset(node, key, array.shape, array.dtype, offset, nbytes,
+                               {"dtype": "bfloat16"} if is_bf16 else None)
+        self.total_bytes += nbytes
+        return nbytes
 
     def put(self, path, arrays, name=None):
         """Stores `arrays` (torch tensors or numpy arrays) under `<path>/vars` as "0", "1", ...
@@ -271,31 +206,34 @@ class H5Writer:
         for index, value in enumerate(arrays):
             self.write_dataset(group, index, value)
 
+    def _finish(self):
+        start = (self._cursor + 7) & ~7
+        superblock, metadata = self._tree.encode(start)
+        self._sink.write(metadata, start)
+        self._sink.write(superblock, 0)
+        self._advance(start)
+        self._crc = zlib.crc32(metadata, self._crc)
+        self.size = start + len(metadata)
+        self.crc32 = crc32_combine(zlib.crc32(superblock), self._crc,
+                                   self.size - SUPERBLOCK_SIZE)
+
     def close(self):
         """Finishes the file (and, for a path target, publishes it atomically)."""
-        if self._file is None:
+        if not self._open:
             return
-        self._groups, self._spaces = {}, {}
+        self._open = False
         try:
-            self._file.close()
+            self._finish()
         except BaseException as err:
-            self._file = None
             self._abort(err)
             raise
-        self._file = None
         if self._atomic is not None:
             atomic, self._atomic = self._atomic, None
             atomic.__exit__(None, None, None)
 
     def abort(self):
         """Discards everything written; a path target keeps its previous content."""
-        if self._file is not None:
-            self._groups = {}
-            try:
-                self._file.close()
-            except Exception:
-                pass
-            self._file = None
+        self._open = False
         self._abort(RuntimeError("aborted"))
 
     def _abort(self, err):

@@ -19,7 +19,7 @@ import numpy as np
 
 from kiln.errors import FileFormatError
 
-__all__ = ["Digest", "FileWindow", "fill_spans", "start_writeback", "prefetch"]
+__all__ = ["Digest", "FileWindow", "fill_spans", "start_writeback", "prefetch", "crc32_combine"]
 
 _BATCH_BYTES = 8 * 1024 * 1024  # one preadv reads at most this much ...
 _MAX_IOV = 512  # ... into at most this many buffers
@@ -81,6 +81,42 @@ def prefetch(fileobj, offset, length, limit_fraction=0.25):
             os.close(fd)
 
     threading.Thread(target=advise, name="kiln-prefetch", daemon=True).start()
+
+
+_CRC_POLY = 0xEDB88320  # CRC-32 (zlib), bit-reflected
+
+
+def _multiply_mod_p(a, b):
+    """Product of two polynomials modulo the CRC-32 polynomial (reflected bit order)."""
+    product, bit = 0, 1 << 31
+    while a:
+        if a & bit:
+            product ^= b
+            a ^= bit
+        bit >>= 1
+        b = (b >> 1) ^ _CRC_POLY if b & 1 else b >> 1
+    return product
+
+
+_X_POW_2K = [1 << 30]  # x^(2^k) mod p, for k = 0, 1, ...
+for _ in range(63):
+    _X_POW_2K.append(_multiply_mod_p(_X_POW_2K[-1], _X_POW_2K[-1]))
+
+
+def crc32_combine(crc1, crc2, length2):
+    """CRC-32 of `A + B` from `crc1 = crc32(A)`, `crc2 = crc32(B)` and `len(B)`.
+
+    Example:
+        >>> crc32_combine(zlib.crc32(b"ab"), zlib.crc32(b"cd"), 2) == zlib.crc32(b"abcd")
+        True
+    """
+    factor, k, n = 1 << 31, 3, length2  # x^(8 * length2): 8 bits per byte
+    while n:
+        if n & 1:
+            factor = _multiply_mod_p(_X_POW_2K[k % 64], factor)
+        n >>= 1
+        k += 1
+    return _multiply_mod_p(factor, crc1) ^ crc2
 
 
 class Digest:

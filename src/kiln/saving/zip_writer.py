@@ -10,15 +10,13 @@ ever exists. Two ways:
 * When the weights are the first member of an archive written to a path, the member's
   data starts at byte 512: its local header is padded to that size with an alignment
   extra field (the `0xD935` field Android's zipalign uses), so the first 512 bytes are an
-  HDF5 "user block". HDF5 then writes the file natively (and readers can open it
-  natively: HDF5 finds a superblock at 512 by itself), tensor bytes are copied with
-  `pwrite` from the tensors' memory, and the CRC is computed from that same memory (only
-  the HDF5 metadata between tensors is read back) while the kernel already writes the
-  file to disk. The header is written last.
+  HDF5 "user block" and readers can open the member with libhdf5's native driver (HDF5
+  looks for a superblock at 512 by itself). `H5Writer` writes the HDF5 data with
+  positioned writes and computes its CRC from memory as it goes; the header is written
+  last.
 * Otherwise the member's local header is written first with a Zip64 size field
-  reserved, h5py writes (and seeks, and re-reads) through a window onto the archive file,
-  and once h5py is done the CRC is computed by reading the bytes back from the page cache
-  and the header is patched.
+  reserved, `H5Writer` writes through a window onto the archive file, and the header is
+  patched with the size and CRC it reports.
 
 The central directory is written on `close()`.
 """
@@ -28,7 +26,6 @@ import io
 import json
 import os
 import struct
-import threading
 import time
 import zlib
 
@@ -53,46 +50,9 @@ _ALIGN_FIELD = 0xD935  # zipalign's padding extra field
 _USERBLOCK = 512  # the smallest HDF5 user block
 
 
-def _quiet_fdatasync(fp):
-    """Starts writing a file's dirty pages to disk; failures are left to the final fsync."""
-    try:
-        getattr(os, "fdatasync", os.fsync)(fp.fileno())
-    except (OSError, AttributeError, ValueError, io.UnsupportedOperation):
-        pass
-
-
 def _dos_time(date_time):
     year, month, day, hour, minute, second = date_time
     return (hour << 11) | (minute << 5) | (second // 2), ((year - 1980) << 9) | (month << 5) | day
-
-
-def _crc_in_place(fd, start, size, spans):
-    """CRC-32 of file bytes [start, start + size), taking the bytes of each
-    `(offset, length, view)` span from `view` when given (no re-read) and the rest from
-    the file."""
-    crc, position, end = 0, start, start + size
-    buffer = None
-
-    def from_file(crc, lo, hi):
-        nonlocal buffer
-        while lo < hi:
-            count = min(hi - lo, _COPY_CHUNK)
-            if buffer is None or len(buffer) < count:
-                buffer = memoryview(bytearray(min(_COPY_CHUNK, max(count, 1 << 20))))
-            got = os.preadv(fd, [buffer[:count]], lo)
-            if not got:
-                raise IOError("The weights member ended early while computing its CRC.")
-            crc = zlib.crc32(buffer[:got], crc)
-            lo += got
-        return crc
-
-    for offset, length, view in sorted(spans, key=lambda span: span[0]):
-        if offset < position or offset + length > end:
-            return from_file(0, start, end)  # unexpected layout: read everything back
-        crc = from_file(crc, position, offset)
-        crc = zlib.crc32(view, crc) if view is not None else from_file(crc, offset, offset + length)
-        position = offset + length
-    return from_file(crc, position, end)
 
 
 class _MemberWindow(io.RawIOBase):
@@ -251,22 +211,8 @@ class ArchiveWriter:
         self._entries.append((raw, flags, dos_time, dos_date, crc, size, offset, True,
                               result["start"]))
 
-    def _crc_of(self, start, size):
-        crc, buffer = 0, bytearray(min(size, _COPY_CHUNK) or 1)
-        view = memoryview(buffer)
-        self._fp.seek(start)
-        done = 0
-        while done < size:
-            got = self._fp.readinto(view[: min(len(view), size - done)])
-            if not got:
-                raise IOError(f"Could not re-read the weights member of {self.what}.")
-            crc = zlib.crc32(view[:got], crc)
-            done += got
-        return crc
-
     def _can_align(self):
-        return (self._atomic is not None and not self._names and self._base == 0
-                and self._fp.tell() == 0 and isinstance(getattr(self._fp, "name", None), str))
+        return self._atomic is not None and not self._names and self._fp.tell() == 0
 
     @contextlib.contextmanager
     def weights_writer(self, name=WEIGHTS_H5):
@@ -288,16 +234,7 @@ class ArchiveWriter:
                 writer.abort()
                 raise
             writer.close()
-            member["size"] = window.end
-            # The CRC needs the finished bytes; compute it while the kernel already writes
-            # them to disk (both release the GIL), so the final fsync has little left to do.
-            self._fp.flush()
-            syncer = threading.Thread(target=_quiet_fdatasync, args=(self._fp,), daemon=True)
-            syncer.start()
-            try:
-                member["crc"] = self._crc_of(member["start"], window.end)
-            finally:
-                syncer.join()
+            member["size"], member["crc"] = writer.size, writer.crc32
 
     @contextlib.contextmanager
     def _aligned_weights(self, name):
@@ -310,7 +247,7 @@ class ArchiveWriter:
         fd = self._fp.fileno()
         self._busy = True
         try:
-            writer = H5Writer.in_place(self._fp.name, fd, start)
+            writer = H5Writer.in_place(fd, start)
             try:
                 yield writer
             except BaseException:
@@ -319,13 +256,7 @@ class ArchiveWriter:
             writer.close()
         finally:
             self._busy = False
-        size = os.fstat(fd).st_size - start
-        syncer = threading.Thread(target=_quiet_fdatasync, args=(self._fp,), daemon=True)
-        syncer.start()
-        try:
-            crc = _crc_in_place(fd, start, size, writer.spans)
-        finally:
-            syncer.join()
+        size, crc = writer.size, writer.crc32
         pad = start - (_LOCAL.size + len(raw) + 20 + 4)
         extra = (struct.pack("<HHQQ", 1, 16, size, size)
                  + struct.pack("<HHH", _ALIGN_FIELD, pad, start & 0xFFFF) + bytes(pad - 2))

@@ -65,7 +65,7 @@ def datatype_message(dtype):
         '11201f000400000000002000170800177f000000'
     """
     dtype = np.dtype(dtype)
-    big = 1 if dtype.byteorder == ">" or (dtype.byteorder == "=" and np.little_endian is False) else 0
+    big = 1 if dtype.byteorder == ">" or (dtype.byteorder == "=" and not np.little_endian) else 0
     size = dtype.itemsize
     if dtype.kind == "f" and size in _FLOAT_LAYOUT:
         sign, exp_at, exp_size, mantissa, bias = _FLOAT_LAYOUT[size]
@@ -99,13 +99,22 @@ def _object_header(messages):
     return struct.pack("<BBHII4x", 1, 0, len(messages), 1, len(body)) + body
 
 
-def _attribute(name, ref):
-    """A scalar variable-length UTF-8 string attribute whose bytes sit in a global heap."""
-    encoded = name.encode("utf-8") + b"\0"
+_ATTRIBUTE_HEADS = {}
+
+
+def _attribute_message(name, ref):
+    """The object header message of a scalar variable-length UTF-8 string attribute
+    whose bytes sit in a global heap (`ref` = collection address, index, length)."""
+    head = _ATTRIBUTE_HEADS.get(name)
+    if head is None:
+        encoded = name.encode("utf-8") + b"\0"
+        body = (struct.pack("<BBHHH", 1, 0, len(encoded), len(_VLEN_UTF8), len(_SCALAR_SPACE))
+                + _padded(encoded) + _padded(_VLEN_UTF8) + _padded(_SCALAR_SPACE))
+        head = struct.pack("<HHB3x", 0x0C, len(body) + 16, 0) + body
+        if len(_ATTRIBUTE_HEADS) < 64:
+            _ATTRIBUTE_HEADS[name] = head
     collection, index, length = ref
-    return (struct.pack("<BBHHH", 1, 0, len(encoded), len(_VLEN_UTF8), len(_SCALAR_SPACE))
-            + _padded(encoded) + _padded(_VLEN_UTF8) + _padded(_SCALAR_SPACE)
-            + struct.pack("<IQI", length, collection, index))
+    return head + struct.pack("<IQI", length, collection, index)
 
 
 class _Group:
@@ -210,7 +219,7 @@ class FileTree:
             heap_data += _padded(name + b"\0")
         group.names = (names, offsets, bytes(heap_data))
         ohdr_size = _OHDR_PREFIX + 8 + 16 + sum(
-            8 + _pad8(len(_attribute(a, (0, 0, 0)))) for a in group.attrs)
+            len(_attribute_message(a, (0, 0, 0))) for a in group.attrs)
         group.ohdr = address
         address += _pad8(ohdr_size)
         group.heap = address
@@ -231,11 +240,12 @@ class FileTree:
 
     def _encode_group(self, group, out, base, refs):
         names, offsets, heap_data = group.names
-        put = lambda address, data: out.__setitem__(  # noqa: E731
-            slice(address - base, address - base + len(data)), data)
+
+        def put(address, data):
+            out[address - base:address - base + len(data)] = data
+
         messages = [_message(0x11, struct.pack("<QQ", group.nodes[-1][0], group.heap))]
-        messages += [_message(0x0C, _attribute(a, refs[(id(group), a)]))
-                     for a in sorted(group.attrs)]
+        messages += [_attribute_message(a, refs[(id(group), a)]) for a in sorted(group.attrs)]
         put(group.ohdr, _object_header(messages))
         put(group.heap, struct.pack("<4sB3xQQQ", b"HEAP", 0, len(heap_data), _FREE_NULL,
                                     group.heap + 32) + heap_data)
@@ -270,14 +280,17 @@ class FileTree:
                 next_bounds.append(keys[-1] if keys else 0)
             children, child_bounds = nodes, next_bounds
 
-    def _dataset_header(self, dataset, refs):
-        messages = [_message(0x01, _dataspace(dataset.shape)),
-                    _message(0x03, datatype_message(dataset.dtype), flags=1),
-                    _message(0x05, _FILL_DEFAULT, flags=1),
-                    _message(0x08, struct.pack("<BBQQ", 3, 1, dataset.offset, dataset.nbytes))]
-        messages += [_message(0x0C, _attribute(a, refs[(id(dataset), a)]))
-                     for a in sorted(dataset.attrs)]
-        return _object_header(messages)
+    def _dataset_header(self, dataset, refs, cache):
+        key = (dataset.shape, dataset.dtype)
+        head = cache.get(key)
+        if head is None:  # dataspace, datatype, fill value: shared by same-shaped datasets
+            head = cache[key] = (_message(0x01, _dataspace(dataset.shape))
+                                 + _message(0x03, datatype_message(dataset.dtype), flags=1)
+                                 + _message(0x05, _FILL_DEFAULT, flags=1))
+        layout = struct.pack("<HHB3xBBQQ6x", 0x08, 24, 0, 3, 1, dataset.offset, dataset.nbytes)
+        attrs = [_attribute_message(a, refs[(id(dataset), a)]) for a in sorted(dataset.attrs)]
+        body = head + layout + b"".join(attrs)
+        return struct.pack("<BBHII4x", 1, 0, 4 + len(attrs), 1, len(body)) + body
 
     def encode(self, start):
         """Encodes all metadata to start at HDF5 address `start` (8-byte aligned, after
@@ -285,13 +298,13 @@ class FileTree:
         `start + len(metadata)`."""
         nodes = self._walk()
         gheap, refs, address = self._global_heaps(nodes, start)
-        headers = {}
+        headers, cache = {}, {}
         for node in nodes:
             if isinstance(node, _Group):
                 address = self._plan_group(node, address)
             else:
                 node.ohdr = address
-                headers[id(node)] = self._dataset_header(node, refs)
+                headers[id(node)] = self._dataset_header(node, refs, cache)
                 address += _pad8(len(headers[id(node)]))
         out = bytearray(address - start)
         out[:len(gheap)] = gheap

@@ -39,6 +39,15 @@ def _byte_view(tensor):
     return memoryview(tensor.detach().reshape(-1).view(torch.uint8).numpy())
 
 
+def _native_name(fileobj, path):
+    """The name under which libhdf5 may open the file behind `fileobj`, or None."""
+    try:
+        proc = f"/proc/self/fd/{fileobj.fileno()}"
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        return path
+    return proc if os.path.exists(proc) else path
+
+
 def _native_candidate(offset, length, size):
     """Whether h5py may open the file itself: the whole file, or data that starts at a
     power of two >= 512 (where HDF5 looks for a superblock after a user block)."""
@@ -93,7 +102,7 @@ class H5Reader:
             self.what = what
             self._window = FileWindow(fileobj, offset, length)
             self.size = length
-            base = self._open(path, offset, length, size)
+            base = self._open(_native_name(fileobj, path), offset, length, size)
             self._groups = scan_h5_file(self._h5, length, what, base).groups
         except BaseException:
             self.close()
@@ -108,6 +117,10 @@ class H5Reader:
         its own (kiln aligns the weights member of its archives for this); HDF5 must then
         report the superblock exactly at the member's start. Anything else goes through
         the window.
+
+        Where possible HDF5 opens `/proc/self/fd/<n>` of the descriptor the tensor bytes
+        are read from, so that both see the same file even if the path is replaced
+        meanwhile.
         """
         if path is not None and _native_candidate(offset, length, size):
             try:

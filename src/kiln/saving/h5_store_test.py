@@ -1,5 +1,6 @@
 import io
 import os
+import zlib
 
 import h5py
 import numpy as np
@@ -213,3 +214,56 @@ def test_keras_oracle_reads_kiln_file_and_kiln_reads_keras_file(tmp_path):
     sample = np.random.rand(5, 4).astype("float32")
     np.testing.assert_array_equal(np.asarray(source(sample).float().detach()),
                                   np.asarray(target(sample).float().detach()))
+
+
+def test_writer_reports_size_and_crc_and_keeps_scalars(tmp_path):
+    path = tmp_path / "m.weights.h5"
+    with H5Writer(path, checksum=True) as w:
+        w.put("a", [np.float32(2.5), np.arange(5, dtype=np.int16), torch.ones(3, 3)])
+    data = path.read_bytes()
+    assert w.size == len(data) and w.crc32 == zlib.crc32(data)
+    buffer = io.BytesIO()
+    with H5Writer(buffer) as w:  # no checksum unless asked
+        w.put("a", [np.ones(3)])
+    assert w.crc32 is None and w.size == len(buffer.getvalue())
+    with h5py.File(path, "r") as f:
+        assert f["a/vars/0"].shape == () and f["a/vars/0"][()] == 2.5
+
+
+def test_read_batch_and_pending_checksum(tmp_path):
+    path = tmp_path / "m.weights.h5"
+    kernel = _write_sample(path)
+    crc = f"{zlib.crc32(path.read_bytes()):08x}"
+    with H5Reader(path) as r:
+        out = [torch.empty(4, 3), torch.empty(3)]
+        r.expect_checksum("crc32", crc, lambda actual: pytest.fail("should match"))
+        r.read_batch([("layers/dense", 1, out[1]), ("layers/dense", 0, out[0])])
+        assert torch.equal(out[0], kernel) and torch.equal(out[1], torch.arange(3.0))
+        mismatches = []
+        r.expect_checksum("crc32", "00000000", mismatches.append)
+        r.verify_checksum()
+        assert mismatches == [crc]
+        r.verify_checksum()  # nothing pending any more
+        assert mismatches == [crc]
+
+
+def test_native_open_only_for_aligned_members(tmp_path):
+    buffer = io.BytesIO()
+    with H5Writer(buffer) as w:
+        w.put("layers/dense", [torch.arange(6.0).reshape(2, 3)])
+    payload = buffer.getvalue()
+    for prefix, native in ((512, True), (1001, False), (1024, True)):
+        container = tmp_path / f"c{prefix}.bin"
+        container.write_bytes(b"x" * prefix + payload + b"y" * 33)
+        with H5Reader((container, prefix, len(payload))) as r:
+            assert (r._h5.driver == "sec2") is native
+            assert r.get("layers/dense")[0].tolist() == [[0, 1, 2], [3, 4, 5]]
+    # An HDF5 file that HDF5 finds first (at 512) is not the member: read through a window.
+    decoy = io.BytesIO()
+    with H5Writer(decoy) as w:
+        w.put("layers/dense", [torch.zeros(2, 3)])
+    container = tmp_path / "decoy.bin"
+    container.write_bytes((b"x" * 512 + decoy.getvalue()).ljust(8192, b"z") + payload)
+    with H5Reader((container, 8192, len(payload))) as r:
+        assert r._h5.driver == "fileobj"
+        assert r.get("layers/dense")[0].tolist() == [[0, 1, 2], [3, 4, 5]]

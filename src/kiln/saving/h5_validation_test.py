@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from kiln.errors import UnsafeFileError
-from kiln.saving.h5_validation import dataset_dtype_name, validate_h5_file
+from kiln.saving.h5_validation import dataset_dtype_name, scan_h5_file, validate_h5_file
 
 
 @pytest.mark.parametrize("dtype,expected", [
@@ -43,3 +43,37 @@ def test_total_declared_size_must_fit_the_file(tmp_path):
             f.create_dataset(f"v/vars/{i}", shape=(200_000,), dtype="f4")  # never written
         with pytest.raises(UnsafeFileError, match="declare 2400000 bytes in total"):
             validate_h5_file(f, 2_000, "t.h5")
+
+
+def test_scan_records_where_each_variable_lies(tmp_path):
+    path = tmp_path / "t.h5"
+    with h5py.File(path, "w") as f:
+        f["layers/dense/vars/0"] = np.arange(6, dtype="<f4").reshape(2, 3)
+        f.create_dataset("layers/dense/vars/1", data=np.arange(4.0), chunks=(2,))
+        f["layers/dense/vars/2"] = np.arange(3, dtype=">i4")
+        f["layers/alias/vars"] = f["layers/dense/vars"]  # a second hard link to one group
+        f.create_group("layers/dense/vars/sub")
+    size = path.stat().st_size
+    with h5py.File(path, "r") as f:
+        scan = scan_h5_file(f, size, "t.h5")
+        offset = f["layers/dense/vars/0"].id.get_offset()
+    # One object, reported once: under its first path in name order.
+    assert set(scan.groups) == {"layers/alias"}
+    members = dict(scan.groups["layers/alias"])
+    assert members["sub"] == "group"
+    first = members["0"]
+    assert (first.shape, first.dtype, first.offset, first.nbytes, first.direct) == (
+        (2, 3), "float32", offset, 24, True)
+    assert path.read_bytes()[first.offset:first.offset + 24] == np.arange(6, dtype="<f4").tobytes()
+    assert members["1"].offset is None and not members["1"].direct  # chunked
+    assert members["2"].dtype == "int32" and not members["2"].direct  # big-endian
+
+
+def test_offsets_are_relative_to_the_data_start(tmp_path):
+    path = tmp_path / "ub.h5"
+    with h5py.File(path, "w", userblock_size=512) as f:
+        f["v/vars/0"] = np.ones(4, np.float32)
+    with h5py.File(path, "r") as f:
+        absolute = f["v/vars/0"].id.get_offset()
+        scan = scan_h5_file(f, path.stat().st_size - 512, "ub.h5", base=512)
+    assert dict(scan.groups["v"])["0"].offset == absolute - 512

@@ -15,7 +15,8 @@ import torch
 
 from kiln.saving.atomic import atomic_write
 from kiln.saving.h5_format import DATA_ALIGNMENT, SUPERBLOCK_SIZE, UNDEF, FileTree
-from kiln.saving.span_io import crc32_combine, start_writeback
+from kiln.saving.span_io import crc32_combine
+from kiln.saving.write_stream import FdSink, FileSink
 
 __all__ = ["H5Writer", "to_storable", "vars_group"]
 
@@ -27,8 +28,6 @@ _TORCH_DTYPES = {
 }
 _TORCH_NAMES = {v: k for k, v in _TORCH_DTYPES.items()}
 _NUMPY_NAMES = frozenset(_TORCH_DTYPES) - {"bfloat16"}
-_MAX_PWRITE = 1 << 30
-_WRITEBACK_EVERY = 32 * 1024 * 1024  # start disk writes after this many new bytes
 
 
 def vars_group(path):
@@ -62,46 +61,14 @@ def to_storable(value):
             return tensor.view(torch.int16).numpy().view("V2"), True
         return tensor.numpy(), False
     array = np.asarray(value)
+    if not array.flags.c_contiguous:
+        array = array.copy(order="C")  # (np.ascontiguousarray would make scalars 1-d)
     if array.dtype.name == "bfloat16":  # ml_dtypes arrays
-        return np.ascontiguousarray(array).view("V2"), True
+        return array.view("V2"), True
     if array.dtype.name not in _NUMPY_NAMES:
         raise TypeError(f"Cannot store an array of dtype {array.dtype} in a weights file. "
                         f"Supported dtypes: {sorted(_TORCH_DTYPES)}.")
-    return np.ascontiguousarray(array), False
-
-
-def _pwrite_all(fd, data, offset):
-    while len(data):
-        written = os.pwrite(fd, data[:_MAX_PWRITE], offset)
-        data, offset = data[written:], offset + written
-
-
-class _FdSink:
-    """Positioned writes to a file descriptor, `base` bytes into the file."""
-
-    def __init__(self, fd, base):
-        self.fd, self.base, self._unsynced = fd, base, 0
-
-    def write(self, data, offset):
-        _pwrite_all(self.fd, data, self.base + offset)
-        self._unsynced += len(data)
-        if self._unsynced >= _WRITEBACK_EVERY:
-            start_writeback(self.fd)
-            self._unsynced = 0
-
-
-class _FileSink:
-    """Seek-and-write to a writable, seekable binary file object."""
-
-    def __init__(self, fileobj):
-        self.fileobj = fileobj
-
-    def write(self, data, offset):
-        self.fileobj.seek(offset)
-        view = memoryview(data)
-        while len(view):
-            written = self.fileobj.write(view)
-            view = view[written if written is not None else len(view):]
+    return array, False
 
 
 class H5Writer:
@@ -111,9 +78,11 @@ class H5Writer:
         target: A path (written atomically: nothing appears at the path until `close()`
             succeeds) or a writable, seekable binary file object (the caller owns it;
             the HDF5 data starts at its position 0).
+        checksum: Compute the file's CRC-32 while writing (for a zip member).
 
     After `close()`, `size` is the file's length and `crc32` its CRC-32 (computed from
-    the bytes as they were written, without reading them back).
+    the bytes as they were written, without reading them back; None without
+    `checksum`).
 
     Example:
         >>> with H5Writer("model.weights.h5") as w:
@@ -121,17 +90,17 @@ class H5Writer:
         ...     w.put("", [], name="model")   # the empty top-level `/vars` group
     """
 
-    def __init__(self, target):
+    def __init__(self, target, checksum=False):
         self._atomic = None
         if isinstance(target, (str, os.PathLike)):
             self._atomic = atomic_write(target)
             fileobj = self._atomic.__enter__()
-            self._setup(_FdSink(fileobj.fileno(), 0))
+            self._setup(FdSink(fileobj.fileno(), 0, checksum))
         else:
-            self._setup(_FileSink(target))
+            self._setup(FileSink(target, checksum))
 
     @classmethod
-    def in_place(cls, fd, base):
+    def in_place(cls, fd, base, checksum=True):
         """A writer whose HDF5 data starts `base` bytes into the file open as `fd`.
 
         The caller owns the file (for example a `.keras` archive whose weights member
@@ -139,25 +108,17 @@ class H5Writer:
         """
         writer = cls.__new__(cls)
         writer._atomic = None
-        writer._setup(_FdSink(fd, base))
+        writer._setup(FdSink(fd, base, checksum))
         return writer
 
     def _setup(self, sink):
         self._sink = sink
+        self._sink.stream(SUPERBLOCK_SIZE, memoryview(b""))  # data follows the superblock
         self._tree = FileTree()
         self._groups = {}
-        self._cursor = SUPERBLOCK_SIZE
-        self._crc = 0  # of the bytes from SUPERBLOCK_SIZE to the cursor
         self._open = True
         self.total_bytes = 0
         self.size = self.crc32 = None
-
-    def _advance(self, position):
-        """Accounts for the zero bytes between the cursor and `position` in the CRC."""
-        gap = position - self._cursor
-        if gap > 0:
-            self._crc = zlib.crc32(bytes(gap), self._crc)
-        self._cursor = max(self._cursor, position)
 
     def ensure_group(self, path, name=None):
         """Creates (if needed) the `vars` group for `path`, setting its `name`; returns a
@@ -185,12 +146,11 @@ class H5Writer:
         nbytes = array.nbytes
         offset = UNDEF
         if nbytes:
-            offset = -(-self._cursor // DATA_ALIGNMENT) * DATA_ALIGNMENT
-            data = memoryview(np.ascontiguousarray(array).reshape(-1).view(np.uint8))
-            self._sink.write(data, offset)
-            self._advance(offset)
-            self._crc = zlib.crc32(data, self._crc)
-            self._cursor = offset + nbytes
+            offset = -(-self._sink.end // DATA_ALIGNMENT) * DATA_ALIGNMENT
+            if not array.flags.c_contiguous:
+                array = array.copy(order="C")
+            # The view keeps `array` alive until the sink has written and checksummed it.
+            self._sink.stream(offset, memoryview(array.reshape(-1).view(np.uint8)))
         self._tree.add_dataset(node, key, array.shape, array.dtype, offset, nbytes,
                                {"dtype": "bfloat16"} if is_bf16 else None)
         self.total_bytes += nbytes
@@ -207,15 +167,16 @@ class H5Writer:
             self.write_dataset(group, index, value)
 
     def _finish(self):
-        start = (self._cursor + 7) & ~7
+        end = self._sink.end
+        crc = self._sink.finish()  # of bytes [SUPERBLOCK_SIZE, end)
+        start = (end + 7) & ~7
         superblock, metadata = self._tree.encode(start)
         self._sink.write(metadata, start)
         self._sink.write(superblock, 0)
-        self._advance(start)
-        self._crc = zlib.crc32(metadata, self._crc)
         self.size = start + len(metadata)
-        self.crc32 = crc32_combine(zlib.crc32(superblock), self._crc,
-                                   self.size - SUPERBLOCK_SIZE)
+        if crc is not None:
+            crc = zlib.crc32(metadata, zlib.crc32(bytes(start - end), crc))
+            self.crc32 = crc32_combine(zlib.crc32(superblock), crc, self.size - SUPERBLOCK_SIZE)
 
     def close(self):
         """Finishes the file (and, for a path target, publishes it atomically)."""
@@ -225,6 +186,7 @@ class H5Writer:
         try:
             self._finish()
         except BaseException as err:
+            self._sink.abort()
             self._abort(err)
             raise
         if self._atomic is not None:
@@ -234,6 +196,7 @@ class H5Writer:
     def abort(self):
         """Discards everything written; a path target keeps its previous content."""
         self._open = False
+        self._sink.abort()
         self._abort(RuntimeError("aborted"))
 
     def _abort(self, err):

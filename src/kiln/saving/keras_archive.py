@@ -11,16 +11,16 @@ Keras) load as they are.
 import datetime
 import hashlib
 import json
-import mmap
 import os
 import tempfile
-import zlib
 
 from kiln.core.variable import skip_initialization
 from kiln.errors import FileFormatError, WeightsMismatchError
 from kiln.saving import weights_io, weights_walk
 from kiln.saving.serialization import deserialize_keras_object, serialize_keras_object
-from kiln.saving.span_io import prefetch
+from kiln.saving.span_io import Digest, FileWindow, fill_spans, prefetch
+from kiln.saving.zip_archive import ArchiveReader  # (imports h5py, as Keras does on import)
+from kiln.saving.zip_writer import ArchiveWriter
 
 FORMAT_VERSION = 1
 KERAS_VERSION = "3.15.1"  # the Keras release whose archive layout kiln writes
@@ -29,36 +29,12 @@ METADATA = "metadata.json"
 WEIGHTS = "model.weights.h5"
 
 
-def _span_view(fileobj_or_path, offset, length, fn):
-    """Runs `fn(memoryview)` over bytes [offset, offset+length) without copying them."""
-    if isinstance(fileobj_or_path, (str, os.PathLike)):
-        with open(fileobj_or_path, "rb") as f:
-            return _span_view(f, offset, length, fn)
-    if length == 0:
-        return fn(memoryview(b""))
-    try:
-        fileno = fileobj_or_path.fileno()
-    except (AttributeError, OSError, ValueError):
-        fileno = None
-    if fileno is None:
-        fileobj_or_path.seek(offset)
-        return fn(memoryview(fileobj_or_path.read(length)))
-    start = offset - offset % mmap.ALLOCATIONGRANULARITY
-    with mmap.mmap(fileno, length + offset - start, access=mmap.ACCESS_READ,
-                   offset=start) as mapped:
-        view = memoryview(mapped)
-        try:
-            return fn(view[offset - start:])
-        finally:
-            view.release()
-
-
-def _digest(algorithm, view):
-    if algorithm == "crc32":
-        return f"{zlib.crc32(view):08x}"
-    if algorithm == "sha256":
-        return hashlib.sha256(view).hexdigest()
-    raise FileFormatError(f"Unknown checksum algorithm {algorithm!r} in metadata.json.")
+def _digest_span(fileobj, offset, length, algorithm):
+    """Hex digest of bytes [offset, offset+length) of a file object, read in chunks (in a
+    helper thread for large spans) without mapping or holding the whole span."""
+    digest = Digest(algorithm)
+    fill_spans(FileWindow(fileobj, offset, length), [], digest)
+    return digest.hexdigest()
 
 
 def _written_checksum(archive, name, algorithm):
@@ -69,8 +45,7 @@ def _written_checksum(archive, name, algorithm):
     position = archive._fp.tell()
     archive._fp.flush()
     try:
-        return f"{algorithm}:" + _span_view(archive._fp, start, size,
-                                            lambda v: _digest(algorithm, v))
+        return f"{algorithm}:" + _digest_span(archive._fp, start, size, algorithm)
     finally:
         archive._fp.seek(position)
 
@@ -89,19 +64,18 @@ def save_model(model, target, weights_checksum="crc32"):
     evident, but ~90 MB/s on a CPU without SHA instructions). Small members always get
     SHA-256.
     """
-    from kiln.saving.zip_writer import ArchiveWriter
-
     if weights_checksum not in ("crc32", "sha256"):
         raise ValueError(f"weights_checksum must be 'crc32' or 'sha256'. "
                          f"Received: {weights_checksum!r}")
-    config_bytes = json.dumps(serialize_keras_object(model)).encode("utf-8")
-    checksums = {CONFIG: "sha256:" + hashlib.sha256(config_bytes).hexdigest()}
     walked = weights_walk.walk(model)
     with ArchiveWriter(target) as archive:
         # Weights first: as the archive's first member they can be aligned, written and
         # later read by HDF5 natively (see zip_writer); Keras reads members by name.
         with archive.weights_writer() as h5:
             weights_io.save_state(model, h5, walked)
+            # Built while the writer's helper threads still copy and checksum tensors.
+            config_bytes = json.dumps(serialize_keras_object(model)).encode("utf-8")
+        checksums = {CONFIG: "sha256:" + hashlib.sha256(config_bytes).hexdigest()}
         checksums[WEIGHTS] = _written_checksum(archive, WEIGHTS, weights_checksum)
         archive.write_bytes(CONFIG, config_bytes)
         assets = _assets_of(model, walked)
@@ -154,7 +128,6 @@ def _verify(archive, meta, defer=None):
     checksums = info.get("checksums")
     if not isinstance(checksums, dict):
         raise FileFormatError(f"{archive.what}: metadata.json's kiln entry has no checksums.")
-    source = archive._path if archive._path is not None else archive._fp
     deferred = None
     for name, expected in checksums.items():
         if name not in archive:
@@ -169,7 +142,7 @@ def _verify(archive, meta, defer=None):
         if name == defer and algorithm in ("crc32", "sha256"):
             deferred = (algorithm, value)
             continue
-        actual = _span_view(source, offset, length, lambda v: _digest(algorithm, v))
+        actual = _digest_span(archive._fp, offset, length, algorithm)
         if actual != value:
             _mismatch(archive, name, algorithm, value, actual)
     return deferred
@@ -180,8 +153,7 @@ def _check_now(archive, deferred):
     if deferred is not None:
         algorithm, value = deferred
         offset, length = archive.member_span(WEIGHTS)
-        source = archive._path if archive._path is not None else archive._fp
-        actual = _span_view(source, offset, length, lambda v: _digest(algorithm, v))
+        actual = _digest_span(archive._fp, offset, length, algorithm)
         if actual != value:
             _mismatch(archive, WEIGHTS, algorithm, value, actual)
 
@@ -193,14 +165,11 @@ def _prefetch_weights(archive):
             offset, length = archive.member_span(WEIGHTS)
         except FileFormatError:
             return  # compressed: it will be extracted anyway
-        if not os.environ.get("KILN_AB_NOPREFETCH"):  # TEMP A/B
-            prefetch(archive._fp, offset, length)
+        prefetch(archive._fp, offset, length)
 
 
 def load_model(source, custom_objects=None, compile=True, safe_mode=True):
     """Loads a model from a `.keras` archive (path or file object)."""
-    from kiln.saving.zip_archive import ArchiveReader
-
     with ArchiveReader(source) as archive:
         if CONFIG not in archive:
             raise FileFormatError(f"{archive.what} has no config.json; it is not a model archive.")
@@ -253,8 +222,6 @@ def load_model(source, custom_objects=None, compile=True, safe_mode=True):
 def load_weights_only(model, path, skip_mismatch=False):
     """`model.load_weights("x.keras")`: reads only the archive's weights member."""
     from kiln.saving.weights_files import _ensure_optimizer_built
-    from kiln.saving.zip_archive import ArchiveReader
-
     with ArchiveReader(path) as archive:
         if METADATA in archive:
             _verify(archive, archive.read_json(METADATA))

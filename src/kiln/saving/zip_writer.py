@@ -15,8 +15,8 @@ ever exists. Two ways:
   positioned writes and computes its CRC from memory as it goes; the header is written
   last.
 * Otherwise the member's local header is written first with a Zip64 size field
-  reserved, `H5Writer` writes through a window onto the archive file, and the header is
-  patched with the size and CRC it reports.
+  reserved, `H5Writer` writes after it (positioned writes on a real file, a window onto a
+  file object otherwise), and the header is patched with the size and CRC it reports.
 
 The central directory is written on `close()`.
 """
@@ -31,7 +31,7 @@ import zlib
 
 from kiln.errors import UnsafeFileError
 from kiln.saving.atomic import atomic_write
-from kiln.saving.h5_store import H5Writer
+from kiln.saving.h5_writer import H5Writer
 from kiln.saving.zip_names import ASSETS_PREFIX, WEIGHTS_H5, member_kind
 
 __all__ = ["ArchiveWriter"]
@@ -56,14 +56,11 @@ def _dos_time(date_time):
 
 
 class _MemberWindow(io.RawIOBase):
-    """A read/write/seek file object over the archive from `start` on (the open member)."""
+    """A write/seek file object over the archive from `start` on (the open member)."""
 
     def __init__(self, fp, start):
         super().__init__()
         self._fp, self._start, self._pos, self.end = fp, start, 0, 0
-
-    def readable(self):
-        return True
 
     def writable(self):
         return True
@@ -84,22 +81,6 @@ class _MemberWindow(io.RawIOBase):
         self._pos += written
         self.end = max(self.end, self._pos)
         return written
-
-    def readinto(self, buffer):
-        view = memoryview(buffer).cast("B")
-        count = max(0, min(len(view), self.end - self._pos))
-        if not count:
-            return 0
-        self._fp.seek(self._start + self._pos)
-        got = self._fp.readinto(view[:count])
-        self._pos += got
-        return got
-
-    def truncate(self, size=None):
-        size = self._pos if size is None else size
-        self._fp.truncate(self._start + size)
-        self.end = size
-        return size
 
     def flush(self):
         self._fp.flush()
@@ -211,6 +192,12 @@ class ArchiveWriter:
         self._entries.append((raw, flags, dos_time, dos_date, crc, size, offset, True,
                               result["start"]))
 
+    def _fileno(self):
+        try:
+            return self._fp.fileno()
+        except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+            return None
+
     def _can_align(self):
         return self._atomic is not None and not self._names and self._fp.tell() == 0
 
@@ -226,8 +213,12 @@ class ArchiveWriter:
                 yield writer
             return
         with self._streamed(name, time.localtime()[:6]) as member:
-            window = _MemberWindow(self._fp, member["start"])
-            writer = H5Writer(window)
+            fd = self._fileno()
+            if fd is not None:  # a real file: positioned writes, as for an aligned member
+                self._fp.flush()
+                writer = H5Writer.in_place(fd, member["start"])
+            else:
+                writer = H5Writer(_MemberWindow(self._fp, member["start"]), checksum=True)
             try:
                 yield writer
             except BaseException:

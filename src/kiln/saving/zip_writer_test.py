@@ -158,3 +158,29 @@ def test_keras_loads_kiln_archive_and_kiln_reads_keras_archive(tmp_path):
     sample = np.random.rand(3, 4).astype("float32")
     np.testing.assert_array_equal(np.asarray(restored(sample).detach()),
                                   np.asarray(model(sample).detach()))
+
+
+def test_first_weights_member_is_aligned_for_native_hdf5(tmp_path):
+    path = tmp_path / "m.keras"
+    kernel = torch.randn(300, 7)
+    with ArchiveWriter(path) as zw:
+        with zw.weights_writer() as h5:
+            h5.put("layers/dense", [kernel, torch.zeros(7)], name="d1")
+        start, size, crc = zw.written_member("model.weights.h5")
+        zw.write_json("config.json", {"k": 1})
+    assert start == 512
+    data = path.read_bytes()
+    assert data[:4] == b"PK\x03\x04" and data[512:520] == b"\x89HDF\r\n\x1a\n"
+    with zipfile.ZipFile(path) as zf:
+        assert zf.testzip() is None
+        assert [i.filename for i in zf.infolist()] == ["model.weights.h5", "config.json"]
+        assert zf.read("model.weights.h5") == data[512:512 + size]
+        assert crc == zlib.crc32(data[512:512 + size])
+    import h5py
+
+    with h5py.File(path, "r") as f:  # libhdf5 finds the member inside the zip by itself
+        assert f.id.get_create_plist().get_userblock() == 512
+        np.testing.assert_array_equal(f["layers/dense/vars/0"][()], kernel.numpy())
+    with ArchiveReader(path) as archive, archive.open_weights() as weights:
+        assert weights._h5.driver == "sec2"
+        np.testing.assert_array_equal(weights.get("layers/dense")[0], kernel.numpy())

@@ -1,0 +1,211 @@
+"""Writes a file's data region in order, computing its CRC-32 on the way.
+
+`H5Writer` streams tensor bytes into the data region of the file it writes (each tensor
+at a given offset, in increasing order; the gaps between them are zeros) and needs the
+CRC-32 of the finished region for the zip header. Two sinks:
+
+* `FdSink` (a file descriptor): pieces are gathered into batches of up to 8 MiB that are
+  written with one `pwritev` each by one helper thread while another helper thread
+  computes the CRC, both behind the thread that walks the model (`pwritev` and
+  `zlib.crc32` release the GIL). Every 32 MiB the kernel is asked to start writing
+  to disk, so the final `fsync` has little left to do.
+* `FileSink` (any seekable file object): written and checksummed in place.
+
+Example:
+    >>> sink = FdSink(fd, base=512)
+    >>> sink.stream(96, memoryview(b""))        # the region starts at 96
+    >>> sink.stream(128, memoryview(tensor_bytes))
+    >>> crc_of_region = sink.finish()           # CRC of bytes [96, sink.end)
+    >>> sink.write(metadata, metadata_offset)   # plain positioned write
+"""
+
+import os
+import queue
+import threading
+import zlib
+
+from kiln.saving.span_io import start_writeback
+
+__all__ = ["FdSink", "FileSink"]
+
+_BATCH_BYTES = 8 * 1024 * 1024
+_MAX_IOV = 512
+_MAX_WRITE = 1 << 30
+_WRITEBACK_EVERY = 32 * 1024 * 1024
+
+
+def _pwritev_all(fd, views, offset):
+    """Writes the views back to back from `offset`, handling short writes."""
+    views = [v for v in views if len(v)]
+    remaining = sum(len(v) for v in views)
+    while remaining:
+        written = os.pwritev(fd, views, offset) if len(views) > 1 else \
+            os.pwrite(fd, views[0][:_MAX_WRITE], offset)
+        offset, remaining = offset + written, remaining - written
+        if remaining:  # a short write: continue after the bytes already written
+            done = 0
+            while written >= len(views[done]):
+                written -= len(views[done])
+                done += 1
+            views = views[done:]
+            views[0] = views[0][written:]
+
+
+class _Stream:
+    """Common part: cuts the ordered pieces into contiguous batches (zeros in gaps)."""
+
+    def __init__(self, checksum=True):
+        self.checksum = checksum
+        self._batch, self._batch_start, self._batch_bytes = [], None, 0
+        self._end = None  # end of the last piece streamed
+        self._crc = 0
+        self._finishing = False
+
+    def stream(self, offset, view):
+        """Queues `view` (a byte memoryview that stays valid until `finish`) at `offset`."""
+        if self._end is None:
+            self._end = self._batch_start = offset
+        if offset < self._end:
+            raise ValueError(f"Pieces must come in increasing offsets; {offset} < {self._end}.")
+        if offset > self._end:
+            self._add(memoryview(bytes(offset - self._end)))
+        for lo in range(0, len(view), _BATCH_BYTES):
+            self._add(view[lo:lo + _BATCH_BYTES])
+        self._end = offset + len(view)
+
+    def _add(self, piece):
+        if self._batch and (self._batch_bytes + len(piece) > _BATCH_BYTES
+                            or len(self._batch) >= _MAX_IOV):
+            self._flush()
+        self._batch.append(piece)
+        self._batch_bytes += len(piece)
+
+    def _flush(self):
+        if self._batch:
+            start = self._batch_start
+            self._batch_start += self._batch_bytes
+            batch, self._batch, self._batch_bytes = self._batch, [], 0
+            self._emit(start, batch)
+
+    @property
+    def end(self):
+        """Where the last piece streamed ends (None before the first)."""
+        return self._end
+
+    def finish(self):
+        """Writes everything queued; returns the CRC-32 of all bytes streamed, from the
+        first piece's offset to `end` (gaps count as zeros), or None without `checksum`."""
+        self._finishing = True
+        self._flush()
+        self._drain()
+        return self._crc if self.checksum else None
+
+    def _drain(self):
+        pass
+
+
+class FileSink(_Stream):
+    """Writes to a seekable binary file object, checksumming as it goes."""
+
+    def __init__(self, fileobj, checksum=True):
+        super().__init__(checksum)
+        self.fileobj = fileobj
+
+    def write(self, data, offset):
+        self.fileobj.seek(offset)
+        view = memoryview(data)
+        while len(view):
+            written = self.fileobj.write(view)
+            view = view[written if written is not None else len(view):]
+
+    def _emit(self, start, batch):
+        for piece in batch:
+            self.write(piece, start)
+            if self.checksum:
+                self._crc = zlib.crc32(piece, self._crc)
+            start += len(piece)
+
+    def abort(self):
+        pass
+
+
+class FdSink(_Stream):
+    """Positioned writes to a file descriptor, `base` bytes into the file; see the module
+    docstring."""
+
+    def __init__(self, fd, base, checksum=True):
+        super().__init__(checksum)
+        self.fd, self.base = fd, base
+        self._unsynced = 0
+        self._threads = None
+        self._failure = []
+
+    def write(self, data, offset):
+        _pwritev_all(self.fd, [memoryview(data)], self.base + offset)
+        self._kick(len(data))
+
+    def _kick(self, nbytes):
+        self._unsynced += nbytes
+        if self._unsynced >= _WRITEBACK_EVERY:
+            start_writeback(self.fd)
+            self._unsynced = 0
+
+    def _emit(self, start, batch):
+        if self._failure:
+            raise self._failure[0]
+        if self._threads is None and self._finishing:  # everything fit in one batch
+            _pwritev_all(self.fd, batch, self.base + start)
+            for piece in batch if self.checksum else ():
+                self._crc = zlib.crc32(piece, self._crc)
+            return
+        if self._threads is None:
+            self._start_threads()
+        for work, _ in self._threads:
+            work.put((start, batch))
+
+    def _start_threads(self):
+        def run(work, job):
+            try:
+                while True:
+                    item = work.get()
+                    if item is None:
+                        return
+                    job(*item)
+            except BaseException as err:  # reported to the writing thread
+                self._failure.append(err)
+                while work.get() is not None:
+                    pass
+
+        def write(start, batch):
+            _pwritev_all(self.fd, batch, self.base + start)
+            self._kick(sum(len(piece) for piece in batch))
+
+        def checksum(start, batch):
+            crc = self._crc
+            for piece in batch:
+                crc = zlib.crc32(piece, crc)
+            self._crc = crc
+
+        self._threads = []
+        jobs = [("kiln-write", write)] + ([("kiln-crc", checksum)] if self.checksum else [])
+        for name, job in jobs:
+            work = queue.Queue(maxsize=2)
+            thread = threading.Thread(target=run, args=(work, job), name=name, daemon=True)
+            thread.start()
+            self._threads.append((work, thread))
+
+    def _drain(self):
+        if self._threads is not None:
+            for work, thread in self._threads:
+                work.put(None)
+                thread.join()
+            self._threads = None
+        if self._failure:
+            raise self._failure[0]
+
+    def abort(self):
+        """Stops the helper threads without raising."""
+        try:
+            self._drain()
+        except BaseException:
+            pass

@@ -15,16 +15,20 @@ import torch
 import kiln
 
 
-def timeit(fn, repeats):
+def timeit(fns, repeats, rounds=15):
+    """Best time per call of each function; the functions take turns round by round, so
+    that drift in the machine's speed affects them alike."""
+    best = [float("inf")] * len(fns)
     with torch.no_grad():
-        for _ in range(10):
-            fn()
-        best = float("inf")
-        for _ in range(5):
-            t = time.perf_counter()
-            for _ in range(repeats):
+        for fn in fns:
+            for _ in range(10):
                 fn()
-            best = min(best, (time.perf_counter() - t) / repeats)
+        for _ in range(rounds):
+            for i, fn in enumerate(fns):
+                t = time.perf_counter()
+                for _ in range(repeats):
+                    fn()
+                best[i] = min(best[i], (time.perf_counter() - t) / repeats)
     return best
 
 
@@ -92,14 +96,13 @@ def attention():
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--repeats", type=int, default=200)
+    parser.add_argument("--repeats", type=int, default=50)
     args = parser.parse_args()
     torch.set_num_threads(1)
     for name, make in (("mlp", mlp), ("cnn", cnn), ("attention", attention)):
         model, ref, x = make()
         torch.testing.assert_close(model(x), ref(x), atol=1e-4, rtol=1e-4)
-        t_kiln = timeit(lambda: model(x), args.repeats)
-        t_ref = timeit(lambda: ref(x), args.repeats)
+        t_kiln, t_ref = timeit([lambda: model(x), lambda: ref(x)], args.repeats)
         print(f"{name:10s} kiln {t_kiln * 1e6:8.1f} us  torch {t_ref * 1e6:8.1f} us  "
               f"ratio {t_kiln / t_ref:.2f}x")
 

@@ -72,6 +72,10 @@ def cast_bias(bias, dtype):
 def apply_activation(layer, outputs):
     if layer.activation is _LINEAR:
         return outputs
+    if layer.activation is activations.relu and not outputs.requires_grad:
+        # The convolution's fresh output is ours alone: rectify it in place rather than
+        # allocate another tensor of the same size (autograd paths keep torch.relu).
+        return outputs.relu_()
     return layer.activation(outputs)
 
 

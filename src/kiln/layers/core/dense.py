@@ -71,6 +71,8 @@ class Dense(Layer):
         else:
             x = torch.matmul(inputs, kernel)
         if self.activation is not self._linear:
+            if self.activation is activations.relu and not x.requires_grad:
+                return x.relu_()  # x is a fresh tensor (see base_conv.apply_activation)
             x = self.activation(x)
         return x
 

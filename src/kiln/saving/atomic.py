@@ -65,6 +65,11 @@ def atomic_write(target_path):
             f"Cannot write a file at {target_path!r}: a directory with that name exists. "
             "Choose a file path, or remove the directory first."
         )
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(
+            f"Cannot write {target_path!r}: the folder {directory!r} does not exist. "
+            "Create it first (os.makedirs) or choose a path in an existing folder."
+        )
     tmp_path = _temp_sibling(target_path)
     # O_EXCL: never reuse (or follow a symlink planted at) an existing name.
     fd = os.open(tmp_path, os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)

@@ -54,6 +54,34 @@ def _kind(path, save_format=None):
     return "unknown"
 
 
+_HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+_ZIP_MAGIC = b"PK\x03\x04"
+
+
+def _sniff(path, kind):
+    """For an existing regular file whose name does not say its format (`save_format="h5"`
+    with a bare name, say), the format its first bytes show; otherwise `kind` unchanged.
+    Only kiln's own readers are chosen, so a file still cannot pick what code runs."""
+    if kind not in ("directory", "unknown") or not os.path.isfile(path):
+        return kind
+    with open(path, "rb") as f:
+        head = f.read(8)
+    if head == _HDF5_MAGIC:
+        return "h5"
+    if head.startswith(_ZIP_MAGIC):
+        return "keras"
+    return kind
+
+
+def _is_keras3_weights_h5(path):
+    """Whether an HDF5 file holds Keras 3 `.weights.h5` layout (not Keras 2's, whose root
+    carries `layer_names`)."""
+    import h5py
+
+    with h5py.File(path, "r") as f:
+        return "layer_names" not in f.attrs and "model_weights" not in f
+
+
 def save_model(model, filepath, overwrite=True, zipped=None, save_format=None,
                include_optimizer=True, **kwargs):
     """Saves `model` whole. The format follows the file name; see the module docstring."""
@@ -104,7 +132,7 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
         from kiln.saving import model_directory
 
         return model_directory.load_model(path, custom_objects, compile, safe_mode)
-    kind = _kind(path)
+    kind = _sniff(path, _kind(path))
     if kind == "keras":
         return keras_archive.load_model(path, custom_objects, compile, safe_mode)
     if kind == "h5":
@@ -153,7 +181,9 @@ def load_weights(model, filepath, skip_mismatch=False, **kwargs):
     path = _path(filepath)
     if kwargs:
         raise ValueError(f"load_weights() got unsupported arguments: {sorted(kwargs)}")
-    kind = _kind(path)
+    kind = _sniff(path, _kind(path))
+    if kind == "h5" and not path.lower().endswith((".h5", ".hdf5")) and _is_keras3_weights_h5(path):
+        kind = "weights_h5"
     from kiln.saving import weights_files
 
     if kind == "directory":

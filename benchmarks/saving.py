@@ -59,6 +59,7 @@ spec = json.loads(sys.argv[1])
 lib = spec["lib"]
 if lib == "keras":
     os.environ["KERAS_BACKEND"] = "torch"
+    sys.setrecursionlimit(50000)  # Keras recurses through the graph: 1,000 layers exceed 1,000 frames
     import keras as K
 else:
     import kiln as K

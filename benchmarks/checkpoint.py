@@ -8,8 +8,9 @@ Prints, in one run, for a model of `--size-mib` MiB (default 1 GiB, 16 float32 t
   * the time an asynchronous save blocks the caller (what `fit` waits per
     `ModelCheckpoint(async_save=True)` save) as a fraction of a synchronous save timed
     alternately with it (target: at most 10%), with snapshot buffers prepared in the
-    background (what ModelCheckpoint does after the first batch), and for a first save
-    into fresh memory,
+    background (what ModelCheckpoint does at the start of `fit` and after the first
+    batch), and for a first save into fresh memory; next to it, a plain memcpy of the
+    same bytes into touched memory, the limit of a snapshot on the training thread,
   * torch.save and safetensors.save_file of the same tensors, as ratios to the raw write.
 
 Usage: python benchmarks/checkpoint.py [--size-mib 1024] [--repeats 3] [--dir /tmp]
@@ -108,17 +109,22 @@ def main():
 
 def paired(fn_a, fn_b, repeats, before=None, after=None):
     """Medians of `fn_a` and `fn_b` timed alternately (machine load drifts hit both)."""
-    times_a, times_b = [], []
+    return alternated((fn_a, fn_b), repeats, before, after)
+
+
+def alternated(fns, repeats, before=None, after=None):
+    """Medians of each of `fns`, timed in turn within each repeat."""
+    times = [[] for _ in fns]
     for i in range(repeats):
-        for fn, times in ((fn_a, times_a), (fn_b, times_b)):
+        for fn, fn_times in zip(fns, times):
             if before is not None:
                 before(i)
             t = time.perf_counter()
             fn(i)
-            times.append(time.perf_counter() - t)
+            fn_times.append(time.perf_counter() - t)
             if after is not None:
                 after(i)
-    return statistics.median(times_a), statistics.median(times_b)
+    return tuple(statistics.median(fn_times) for fn_times in times)
 
 
 def remove(*paths):
@@ -172,11 +178,16 @@ def run(args, folder):
     writer = async_writer.AsyncWriter()
     writer.prepare(checkpoint.graph_tensors(object_graph.Graph(model)))
     writer.wait()
-    t_sync, t_async = paired(lambda i: weights.save_weights(model, prefix),
-                             lambda i: weights.save_weights(model, prefix, writer=writer),
-                             args.repeats, after=lambda i: writer.wait())
+    sources = [fmt.as_bytes_view(t) for t in tensors]
+    targets = [fmt.as_bytes_view(b) for b in buffers]
+    t_sync, t_async, t_copy = alternated(
+        (lambda i: weights.save_weights(model, prefix),
+         lambda i: weights.save_weights(model, prefix, writer=writer),
+         lambda i: [np.copyto(d, s) for d, s in zip(targets, sources)]),
+        args.repeats, after=lambda i: writer.wait())
     writer.release()
     rows.append(("kiln save_weights (sync, paired with async)", t_sync, t_sync / t_raw_o))
+    rows.append(("raw memcpy into touched memory (/ sync)", t_copy, t_copy / t_sync))
     rows.append(("async save: blocked (prepared buffers)", t_async, t_async / t_sync))
     rows.append(("async save: blocked, 1st into new memory", first_fresh, first_fresh / t_sync))
 
@@ -203,6 +214,8 @@ def run(args, folder):
     print(f"async blocked / sync  = {t_async / t_sync:.3f} with prepared buffers "
           f"(ModelCheckpoint), {first_fresh / t_sync:.3f} for a first save into new memory "
           "(target <= 0.10)")
+    print(f"async blocked / memcpy = {t_async / t_copy:.3f} with prepared buffers "
+          "(the memcpy is the floor while the snapshot is copied before `fit` resumes)")
 
 
 if __name__ == "__main__":

@@ -59,6 +59,7 @@ class ModelCheckpoint(MonitorCallback):
         super().__init__(monitor, mode, initial_value_threshold)
         self.async_save = bool(async_save)
         self._writer = None
+        self._prepared_after_batch = False
         self.verbose = verbose
         self.filepath = os.fspath(filepath)
         self.save_best_only = save_best_only
@@ -87,11 +88,20 @@ class ModelCheckpoint(MonitorCallback):
             )
 
     # -- hooks -------------------------------------------------------------------------
+    def on_train_begin(self, logs=None):
+        if self.async_save:
+            self._prepared_after_batch = False
+            self._prepare_background_saves()
+
     def on_epoch_begin(self, epoch, logs=None):
         self._current_epoch = epoch
 
     def on_train_batch_end(self, batch, logs=None):
-        if self.async_save and self._writer is None:
+        if (self.async_save and not self._prepared_after_batch
+                and (self._writer is None or not self._writer.busy)):
+            # The optimizer slots exist now. While the buffers from `on_train_begin` are
+            # still being allocated, try again after the next batch rather than wait here.
+            self._prepared_after_batch = True
             self._prepare_background_saves()
         if self._should_save_on_batch(batch):
             self._save_model(self._current_epoch, batch, logs)
@@ -170,11 +180,14 @@ class ModelCheckpoint(MonitorCallback):
             ) from e
 
     def _prepare_background_saves(self):
-        """After the first batch (optimizer slots exist by then), allocates the snapshot
-        buffers on the writer thread, so that no save pays for fresh memory."""
+        """Allocates the snapshot buffers on the writer thread, so that no save pays for
+        fresh memory: at the start of `fit()` for the variables that exist then, and again
+        after the first batch for those the first step creates (optimizer slots). Buffers
+        that already fit are kept, so the second call only allocates the new ones."""
         from kiln.checkpoint import async_writer
 
-        self._writer = async_writer.AsyncWriter()
+        if self._writer is None:
+            self._writer = async_writer.AsyncWriter()
         suffix = _suffix_of(self.filepath)
         if not self.save_weights_only or suffix not in _ASYNC_SUFFIXES:
             return

@@ -90,3 +90,30 @@ def test_best_only_with_checkpoint_format(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "Epoch 1: loss improved from None to" in out
     assert os.path.isfile(fmt.index_path(str(tmp_path / "best.ckpt")))
+
+
+def test_async_buffers_are_prepared_before_the_first_save(tmp_path):
+    from kiln.checkpoint import checkpoint, object_graph
+
+    model = regression_model(optimizer="adam")
+    callback = ModelCheckpoint(str(tmp_path / "cp.ckpt"), save_weights_only=True,
+                               async_save=True, save_freq=2)
+    before_first_batch = {}
+
+    class Probe(kiln.callbacks.Callback):
+        def on_train_batch_begin(self, batch, logs=None):
+            if batch == 0 and not before_first_batch:
+                callback._writer.wait()
+                before_first_batch.update(callback._writer._buffers)
+
+    _fit(model, [callback, Probe()], epochs=1)
+    # At the start of fit(): buffers for the model's variables (no optimizer slots yet).
+    for v in model.weights:
+        assert any(b.shape == v.shape for b in before_first_batch.values())
+    # After the first batch the slots got theirs too, and the saves reused the variables'.
+    keys = set(checkpoint.graph_tensors(object_graph.Graph(model)))
+    buffers = callback._writer._buffers
+    assert set(buffers) == keys and len(keys) > len(before_first_batch)
+    for key, buffer in before_first_batch.items():
+        if key != fmt.GRAPH_KEY:  # the object graph's JSON grows once slots exist
+            assert buffers[key].data_ptr() == buffer.data_ptr()

@@ -32,6 +32,15 @@ def serialize_keras_object(obj):
         {'module': 'keras.regularizers', 'class_name': 'L1', 'config': {'l1': 0.005},
          'registered_name': None}
     """
+    kind = type(obj)
+    # Configs are mostly plain scalars, dicts and lists: answer those by exact type before
+    # the isinstance chain (subclasses such as IntEnum or OrderedDict take the chain).
+    if kind in _PLAIN_SCALARS:
+        return obj
+    if kind is dict:
+        return _serialize_dict(obj)
+    if kind is list or kind is tuple:
+        return _serialize_list(obj)
     if obj is None or isinstance(obj, (bool, int, float, str)):
         return obj
     if isinstance(obj, np.generic):
@@ -51,9 +60,9 @@ def serialize_keras_object(obj):
     if isinstance(obj, bytes):
         return {"class_name": "__bytes__", "config": {"value": obj.decode("latin-1")}}
     if isinstance(obj, (list, tuple)):
-        return [serialize_keras_object(x) for x in obj]
+        return _serialize_list(obj)
     if isinstance(obj, dict):
-        return {k: serialize_keras_object(v) for k, v in obj.items()}
+        return _serialize_dict(obj)
     if isinstance(obj, slice):
         return {"class_name": "__slice__", "config": {
             "start": serialize_keras_object(obj.start), "stop": serialize_keras_object(obj.stop),
@@ -84,6 +93,19 @@ def serialize_keras_object(obj):
             "Implement get_config() (and from_config() if needed) on the class."
         )
     return _serialize_instance(obj)
+
+
+_PLAIN_SCALARS = frozenset({type(None), bool, int, float, str})
+
+
+# Plain scalar items are copied as they are, without a call per item (most of a config).
+def _serialize_dict(obj):
+    return {k: v if type(v) in _PLAIN_SCALARS else serialize_keras_object(v)
+            for k, v in obj.items()}
+
+
+def _serialize_list(obj):
+    return [x if type(x) in _PLAIN_SCALARS else serialize_keras_object(x) for x in obj]
 
 
 def _serialize_instance(obj):

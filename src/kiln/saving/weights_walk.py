@@ -47,36 +47,55 @@ def _user_class_attrs(cls):
     return frozenset(names)
 
 
-def is_saveable(obj):
+@functools.lru_cache(maxsize=None)
+def _saveable_types():
     from kiln.layers.layer import Layer
 
-    if isinstance(obj, Layer):
-        return True
     try:
         from kiln.optimizers import Optimizer
     except ImportError:
-        return False
-    return isinstance(obj, Optimizer)
+        return (Layer,)
+    return (Layer, Optimizer)
 
 
-def _children(obj):
+@functools.lru_cache(maxsize=None)
+def _model_types():
     from kiln.layers.layer import Layer
     from kiln.models.functional import Functional
     from kiln.models.model import Model
     from kiln.models.sequential import Sequential
 
-    if isinstance(obj, (Functional, Sequential)):
+    return Layer, Model, (Functional, Sequential)
+
+
+@functools.lru_cache(maxsize=None)
+def _item_base_name(cls):
+    """The snake_case class name that names a saveable inside a list or dict."""
+    return to_snake_case(cls.__name__)
+
+
+def is_saveable(obj):
+    return isinstance(obj, _saveable_types())
+
+
+_ALWAYS_VISITED = frozenset({"optimizer", "layers"})
+
+
+def _children(obj):
+    layer_type, model_type, graph_types = _model_types()
+    if isinstance(obj, graph_types):
         yield "layers", obj.layers
-    if not isinstance(obj, Layer):
+    if not isinstance(obj, layer_type):
         return  # optimizers keep only their own variables
     names = set(obj.__dict__) | set(obj._modules) | _user_class_attrs(type(obj))
-    if isinstance(obj, Model):
+    if isinstance(obj, model_type):
         names.add("optimizer")
-        if not isinstance(obj, (Functional, Sequential)):
+        if not isinstance(obj, graph_types):
             names.add("layers")
-    skip = _base_skipset()
+    # Filter before sorting: most of a layer's attributes are kiln bookkeeping.
+    names = (names - _base_skipset()) | (names & _ALWAYS_VISITED)
     for name in sorted(names, key=_sort_key):
-        if name.startswith("__") or (name in skip and name not in ("optimizer", "layers")):
+        if name.startswith("__"):
             continue
         try:
             value = getattr(obj, name)
@@ -101,11 +120,10 @@ def walk(root):
         visited.add(id(obj))
         out.append((path, obj))
         for name, child in _children(obj):
-            child_path = _join(path, name)
             if is_saveable(child):
-                visit(child, child_path)
+                visit(child, _join(path, name))
             elif isinstance(child, (list, tuple, dict)):
-                visit_container(child, child_path)
+                visit_container(child, _join(path, name))
 
     def visit_container(container, path):
         if id(container) in visited_containers:
@@ -114,8 +132,9 @@ def walk(root):
         items = list(container.values()) if isinstance(container, dict) else list(container)
         used = {}
         for item in items:
-            if is_saveable(item):
-                base = to_snake_case(type(item).__name__)
+            saveable = is_saveable(item)
+            if saveable:
+                base = _item_base_name(type(item))
             elif isinstance(item, (list, tuple, dict)):
                 base = "container"
             else:
@@ -126,7 +145,7 @@ def walk(root):
             else:
                 used[base] = 0
                 name = base
-            if is_saveable(item):
+            if saveable:
                 visit(item, _join(path, name))
             else:
                 visit_container(item, _join(path, name))

@@ -7,8 +7,12 @@ CRC-32 of the finished region for the zip header. Two sinks:
 * `FdSink` (a file descriptor): pieces are gathered into batches of up to 8 MiB that are
   written with one `pwritev` each by one helper thread while another helper thread
   computes the CRC, both behind the thread that walks the model (`pwritev` and
-  `zlib.crc32` release the GIL). Every 32 MiB the kernel is asked to start writing
-  to disk, so the final `fsync` has little left to do.
+  `zlib.crc32` release the GIL). The walking thread may run up to 256 MiB ahead of
+  them, so that for most models it is soon free to build the config and the file's
+  metadata while the tensors are still being written (pieces are mostly views of the
+  tensors' own memory; the bound limits the copies, e.g. of GPU tensors, held at once).
+  Every 32 MiB the kernel is asked to start writing to disk, so the final `fsync` has
+  little left to do.
 * `FileSink` (any seekable file object): written and checksummed in place.
 
 Example:
@@ -29,6 +33,7 @@ from kiln.saving.span_io import start_writeback
 __all__ = ["FdSink", "FileSink"]
 
 _BATCH_BYTES = 8 * 1024 * 1024
+_MAX_AHEAD_BYTES = 256 * 1024 * 1024  # queued for the helper threads (see module docstring)
 _MAX_IOV = 512
 _MAX_WRITE = 1 << 30
 _WRITEBACK_EVERY = 32 * 1024 * 1024
@@ -189,7 +194,7 @@ class FdSink(_Stream):
         self._threads = []
         jobs = [("kiln-write", write)] + ([("kiln-crc", checksum)] if self.checksum else [])
         for name, job in jobs:
-            work = queue.Queue(maxsize=2)
+            work = queue.Queue(maxsize=_MAX_AHEAD_BYTES // _BATCH_BYTES)
             thread = threading.Thread(target=run, args=(work, job), name=name, daemon=True)
             thread.start()
             self._threads.append((work, thread))

@@ -217,14 +217,16 @@ class ModelCheckpoint(MonitorCallback):
         if suffix == ".safetensors":
             from kiln.saving import safetensors_store
 
-            tensors = self._writer.snapshot(self.model.state_dict())
+            tensors = self._writer.snapshot(self.model.state_dict(), defer=True)
             metadata = {"format": "pt", "producer": "kiln"}
             self._writer.submit(safetensors_store.save_safetensors, filepath, tensors, metadata,
                                 description=repr(filepath))
         else:
             from kiln.checkpoint import weights
 
-            weights.save_weights(self.model, filepath, writer=self._writer)
+            # Inside fit every write to the weights goes through kiln, so the copy can
+            # overlap the next step (see kiln.core.write_guard).
+            weights.save_weights(self.model, filepath, writer=self._writer, defer=True)
         return True
 
     def on_train_end(self, logs=None):

@@ -6,6 +6,10 @@ kept and reused by the next save, so after the first save the copy writes into m
 that is already mapped (about 4x faster than into fresh memory). At most one write is in
 flight: the next save first waits for it. An error in the background surfaces at the
 next `submit()` or `wait()` (ModelCheckpoint waits at the end of `fit`).
+
+With `snapshot(..., defer=True)` (ModelCheckpoint inside `fit`) even the copy of the large
+tensors leaves the training thread: a helper thread copies them while training goes on,
+and `kiln.core.write_guard` holds back any write to a tensor until its copy is done.
 """
 
 import concurrent.futures
@@ -16,11 +20,14 @@ import weakref
 import numpy as np
 import torch
 
+from kiln.core import write_guard
+
 _active = weakref.WeakSet()
 _active_lock = threading.Lock()
 
 
 _CHUNK = 16 * 2**20
+_DEFER_BYTES = 2**20  # with defer=True, tensors this large are copied in the background
 _pool = None
 
 
@@ -72,17 +79,22 @@ class AsyncWriter:
         self._thread = None
         self._error = None
         self._buffers = {}
+        self._copying = None  # the helper thread of a deferred snapshot copy
         self._lock = threading.Lock()
         with _active_lock:
             _active.add(self)
 
-    def snapshot(self, tensors):
+    def snapshot(self, tensors, defer=False):
         """Copies `{key: tensor}` into reusable CPU buffers; returns `{key: copy}`.
 
         Waits for the previous write first, since its buffers are about to be reused.
+        With `defer`, tensors of 1 MiB and more are copied by a helper thread after this
+        returns, and writes to them through kiln (`Variable.assign*`, `Optimizer.apply`)
+        wait until their copy is done; the next `submit()` starts writing only then. Only
+        use it when nothing writes the tensors behind kiln's back (a torch optimizer, say).
         """
         self.wait(raise_errors=False)
-        out, copies = {}, []
+        out, copies, deferred, sources = {}, [], [], []
         with torch.no_grad():
             for key, tensor in tensors.items():
                 tensor = tensor.detach()
@@ -91,13 +103,41 @@ class AsyncWriter:
                         or buffer.dtype != tensor.dtype):
                     buffer = torch.empty(tensor.shape, dtype=tensor.dtype)
                 if tensor.device.type == "cpu" and tensor.is_contiguous():
-                    copies.append((_bytes(buffer), _bytes(tensor)))
+                    pair = (_bytes(buffer), _bytes(tensor))
+                    if defer and pair[1].size >= _DEFER_BYTES:
+                        deferred.append(pair)
+                        sources.append(tensor)
+                    else:
+                        copies.append(pair)
                 else:
                     buffer.copy_(tensor)  # device-to-host
                 out[key] = buffer
         _memcpy(copies)
         self._buffers = out
+        if deferred:
+            self._start_copy(deferred, sources)
         return out
+
+    def _start_copy(self, pairs, sources):
+        done = write_guard.hold(sources)
+
+        def copy():
+            try:
+                _memcpy(pairs)
+            except BaseException as err:  # reported like a failed write
+                err.add_note("(raised while copying a checkpoint snapshot in the background)")
+                self._error = err
+            finally:
+                write_guard.release(done)
+
+        thread = threading.Thread(target=copy, name="kiln-snapshot-copy", daemon=True)
+        self._copying = thread
+        thread.start()
+
+    def _wait_for_copy(self):
+        thread, self._copying = self._copying, None
+        if thread is not None and thread is not threading.current_thread():
+            thread.join()
 
     def prepare(self, tensors):
         """Allocates (and touches) snapshot buffers for `{key: tensor}` in the background.
@@ -125,10 +165,15 @@ class AsyncWriter:
 
         Raises the previous write's error, if it failed, before starting a new one.
         """
+        copying, self._copying = self._copying, None  # joined by the write, not here
         self.wait()
 
         def run():
             try:
+                if copying is not None:
+                    copying.join()  # the snapshot must be complete before it is written
+                if self._error is not None:
+                    return  # the copy failed; its error is reported instead
                 fn(*args)
             except BaseException as err:  # reported to the training thread later
                 err.add_note(f"(raised while writing {description} in the background)")
@@ -146,6 +191,7 @@ class AsyncWriter:
 
     def wait(self, raise_errors=True):
         """Blocks until the in-flight write (if any) is done; re-raises its error."""
+        self._wait_for_copy()
         with self._lock:
             thread = self._thread
         if thread is not None and thread is not threading.current_thread():

@@ -1,9 +1,11 @@
 import threading
 import time
 
+import numpy as np
 import pytest
 import torch
 
+from kiln.checkpoint import async_writer
 from kiln.checkpoint.async_writer import AsyncWriter, wait_all
 
 
@@ -53,3 +55,45 @@ def test_errors_surface_later_once():
     writer.submit(fail)
     with pytest.raises(OSError, match="disk full"):
         writer.submit(lambda: None)
+
+
+@pytest.fixture
+def slow_copy(monkeypatch):
+    """Background copies start late, so a write that did not wait would win the race."""
+    real = async_writer._memcpy
+
+    def late(pairs):
+        if threading.current_thread().name == "kiln-snapshot-copy":
+            time.sleep(0.2)
+        real(pairs)
+
+    monkeypatch.setattr(async_writer, "_memcpy", late)
+
+
+def test_deferred_snapshot_keeps_the_values_of_the_save_moment(slow_copy):
+    import kiln
+
+    big = kiln.Variable(np.zeros((512, 1024), "float32"), name="big")  # 2 MiB: deferred
+    small = kiln.Variable(np.zeros(3, "float32"), name="small")  # copied before returning
+    writer = AsyncWriter()
+    snapshot = writer.snapshot({"big": big.value, "small": small.value}, defer=True)
+    written = {}
+    writer.submit(lambda: written.update({k: v.clone() for k, v in snapshot.items()}))
+    big.assign(np.ones((512, 1024), "float32"))  # waits for the copy of `big`
+    small.assign(np.ones(3, "float32"))
+    writer.wait()
+    assert float(written["big"].abs().sum()) == 0.0 and float(written["small"].sum()) == 0.0
+    assert float(big.value.detach().sum()) == 512 * 1024
+
+
+def test_optimizer_updates_wait_for_a_deferred_snapshot(slow_copy):
+    import kiln
+
+    weights = kiln.Variable(np.full((1024, 512), 2.0, "float32"), name="w")
+    optimizer = kiln.optimizers.SGD(learning_rate=1.0)
+    optimizer.build([weights])
+    writer = AsyncWriter()
+    snapshot = writer.snapshot({"w": weights.value}, defer=True)
+    optimizer.apply([torch.ones(1024, 512)], [weights])
+    writer.wait()
+    assert torch.all(snapshot["w"] == 2.0) and torch.all(weights.value.detach() == 1.0)

@@ -43,10 +43,11 @@ def _warn_dropped(graph):
             "them.", stacklevel=4)
 
 
-def save_objects(root, prefix, writer=None, after=None):
+def save_objects(root, prefix, writer=None, after=None, defer=False):
     """Writes the checkpoint of `root` at `prefix`; in the background if `writer` is given.
 
-    `after()` runs once the files are complete (used to update the state file).
+    `after()` runs once the files are complete (used to update the state file); `defer`
+    lets the writer copy large tensors after returning (see `AsyncWriter.snapshot`).
     """
     prefix = os.fspath(prefix)
     directory = os.path.dirname(prefix)
@@ -66,7 +67,7 @@ def save_objects(root, prefix, writer=None, after=None):
         if after is not None:
             after()
         return prefix
-    snapshot = writer.snapshot(tensors)
+    snapshot = writer.snapshot(tensors, defer=defer)
 
     def write_all():
         fmt.write(prefix, snapshot)

@@ -12,7 +12,7 @@ from kiln.checkpoint import state_file
 from kiln.checkpoint.checkpoint import restore_objects, save_objects
 
 
-def save_weights(model, filepath, writer=None):
+def save_weights(model, filepath, writer=None, defer=False):
     """Writes `<filepath>.index` and `<filepath>.data-00000-of-00001`, then makes
     `filepath` the latest checkpoint in the folder's `checkpoint` state file.
 
@@ -21,6 +21,8 @@ def save_weights(model, filepath, writer=None):
         filepath: The checkpoint prefix, e.g. `"training_1/cp.ckpt"`.
         writer: An `AsyncWriter` to write in the background (ModelCheckpoint's
             `async_save=True`); None writes before returning.
+        defer: With a writer, copy large tensors after returning (see
+            `AsyncWriter.snapshot`).
 
     Example:
         >>> model.save_weights("training_1/cp.ckpt")   # routed here by kiln.saving
@@ -30,7 +32,7 @@ def save_weights(model, filepath, writer=None):
     def record():
         state_file.record_latest(prefix)
 
-    return save_objects(model, prefix, writer, after=record)
+    return save_objects(model, prefix, writer, after=record, defer=defer)
 
 
 def load_weights(model, filepath, skip_mismatch=False):

@@ -12,7 +12,7 @@ import threading
 import numpy as np
 import torch
 
-from kiln.core import dtypes
+from kiln.core import dtypes, write_guard
 
 _state = threading.local()
 
@@ -178,6 +178,7 @@ class Variable:
                     f"Cannot assign a value of shape {tuple(t.shape)} to variable "
                     f"'{self.path}' of shape {self.shape}. Reshape the value or create a new variable."
                 )
+        write_guard.before_write(self._value)
         with torch.no_grad():
             self._value.copy_(t)
         return self
@@ -185,6 +186,7 @@ class Variable:
     def assign_add(self, delta):
         if in_symbolic_scope():
             return self
+        write_guard.before_write(self._value)
         with torch.no_grad():
             self._value.add_(_unwrap(delta))
         return self
@@ -192,6 +194,7 @@ class Variable:
     def assign_sub(self, delta):
         if in_symbolic_scope():
             return self
+        write_guard.before_write(self._value)
         with torch.no_grad():
             self._value.sub_(_unwrap(delta))
         return self

@@ -19,6 +19,7 @@ import warnings
 
 import torch
 
+from kiln.core import write_guard
 from kiln.core.variable import Variable
 from kiln.optimizers import _averaging, _gradients, _state, _validation, _weight_decay
 from kiln.optimizers.schedules.learning_rate_schedule import LearningRateSchedule
@@ -280,6 +281,7 @@ class Optimizer:
         grads = list(grads)
         if not grads:
             return
+        write_guard.before_write()  # an async checkpoint may still be copying the weights
         if trainable_variables is None:
             if not self.built:
                 raise ValueError(

@@ -117,3 +117,38 @@ def test_async_buffers_are_prepared_before_the_first_save(tmp_path):
     for key, buffer in before_first_batch.items():
         if key != fmt.GRAPH_KEY:  # the object graph's JSON grows once slots exist
             assert buffers[key].data_ptr() == buffer.data_ptr()
+
+
+def test_background_copy_in_fit_saves_the_weights_of_the_save_moment(tmp_path, monkeypatch):
+    import threading
+    import time
+
+    from kiln.checkpoint import async_writer
+
+    real = async_writer._memcpy
+
+    def late(pairs):  # the copy starts late, so the next epoch's updates would win a race
+        if threading.current_thread().name == "kiln-snapshot-copy":
+            time.sleep(0.3)
+        real(pairs)
+
+    monkeypatch.setattr(async_writer, "_memcpy", late)
+    kiln.utils.set_random_seed(0)
+    model = kiln.Sequential([kiln.Input((512,)), kiln.layers.Dense(512, name="big")])
+    model.compile(optimizer="adam", loss="mse")  # 1 MiB kernel and slots: copied in the background
+    at_epoch_end = []
+
+    class Record(kiln.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            at_epoch_end.append([w.numpy().copy() for w in self.model.weights])
+
+    x = np.random.RandomState(0).rand(16, 512).astype("float32")
+    callback = ModelCheckpoint(str(tmp_path / "cp-{epoch}.ckpt"), save_weights_only=True,
+                               async_save=True)
+    model.fit(x, x, epochs=2, batch_size=4, verbose=0, callbacks=[Record(), callback])
+    restored = kiln.Sequential([kiln.Input((512,)), kiln.layers.Dense(512, name="big")])
+    restored.compile(optimizer="adam", loss="mse")
+    restored.load_weights(str(tmp_path / "cp-1.ckpt")).expect_partial()
+    for saved, expected in zip(restored.weights, at_epoch_end[0]):
+        np.testing.assert_array_equal(saved.numpy(), expected)
+    assert not np.array_equal(at_epoch_end[0][0], at_epoch_end[1][0])  # epoch 2 trained on

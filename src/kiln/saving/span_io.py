@@ -209,12 +209,7 @@ class FileWindow(io.RawIOBase):
                                       "truncated.")
             where, remaining = where + got, remaining - got
             if remaining:  # a short read: continue after the bytes already filled
-                done = 0
-                while got >= len(views[done]):
-                    got -= len(views[done])
-                    done += 1
-                views = views[done:]
-                views[0] = views[0][got:]
+                views = skip_bytes(views, got)
         return total
 
     def pread_into(self, view, position):
@@ -228,6 +223,18 @@ class FileWindow(io.RawIOBase):
             self.pread_into(view[:count], self._pos)
         self._pos += count
         return count
+
+
+def skip_bytes(views, count):
+    """The views that remain after the first `count` bytes of `views` (for short reads
+    and writes); the first may be cut."""
+    done = 0
+    while count >= len(views[done]):
+        count -= len(views[done])
+        done += 1
+    rest = views[done:]
+    rest[0] = rest[0][count:]
+    return rest
 
 
 def _scratch(n):

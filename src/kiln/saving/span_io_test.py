@@ -96,3 +96,12 @@ def test_hints_are_harmless(tmp_path):
         f.write(b"x")
         f.flush()
         start_writeback(f.fileno())
+
+
+def test_skip_bytes_continues_after_a_short_transfer():
+    from kiln.saving.span_io import skip_bytes
+
+    views = [memoryview(b"abc"), memoryview(b"de"), memoryview(b"fgh")]
+    assert [bytes(v) for v in skip_bytes(list(views), 1)] == [b"bc", b"de", b"fgh"]
+    assert [bytes(v) for v in skip_bytes(list(views), 3)] == [b"de", b"fgh"]
+    assert [bytes(v) for v in skip_bytes(list(views), 4)] == [b"e", b"fgh"]

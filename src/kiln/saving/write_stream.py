@@ -28,7 +28,7 @@ import queue
 import threading
 import zlib
 
-from kiln.saving.span_io import start_writeback
+from kiln.saving.span_io import skip_bytes, start_writeback
 
 __all__ = ["FdSink", "FileSink"]
 
@@ -48,12 +48,7 @@ def _pwritev_all(fd, views, offset):
             os.pwrite(fd, views[0][:_MAX_WRITE], offset)
         offset, remaining = offset + written, remaining - written
         if remaining:  # a short write: continue after the bytes already written
-            done = 0
-            while written >= len(views[done]):
-                written -= len(views[done])
-                done += 1
-            views = views[done:]
-            views[0] = views[0][written:]
+            views = skip_bytes(views, written)
 
 
 class _Stream:

@@ -37,12 +37,22 @@ class InputSpec:
         return cls(**config)
 
 
+class _Where:
+    """`Input <index> of layer '<name>'`, formatted only when an error needs it."""
+
+    def __init__(self, index, layer_name):
+        self.index, self.layer_name = index, layer_name
+
+    def __format__(self, spec):
+        return f"Input {self.index} of layer '{self.layer_name}'"
+
+
 def check_input(spec, shape, layer_name, index=0):
     """Raises a ValueError naming the layer when `shape` does not satisfy `spec`."""
     if spec is None or shape is None:
         return
     ndim = len(shape)
-    where = f"Input {index} of layer '{layer_name}'"
+    where = _Where(index, layer_name)
     if spec.ndim is not None and ndim != spec.ndim:
         raise ValueError(
             f"{where} is incompatible with the layer: expected ndim={spec.ndim}, "

@@ -144,3 +144,12 @@ def test_add_loss_is_reset_between_calls():
 def test_unknown_constructor_kwarg_is_named():
     with pytest.raises(ValueError, match="bogus"):
         Linear(3, bogus=1)
+
+
+def test_input_spec_is_checked_on_every_new_shape():
+    dense = kiln.layers.Dense(2)
+    dense(np.ones((3, 4), "float32"))
+    dense(np.ones((5, 4), "float32"))  # same feature size, new batch: fine
+    with pytest.raises(ValueError, match="expected axis -1 of the input to have value 4"):
+        dense(np.ones((5, 3), "float32"))
+    dense(np.ones((3, 4), "float32"))

@@ -156,6 +156,8 @@ class Model(Layer):
         return trainer.predict_on_batch(self, x)
 
     def get_compile_config(self):
+        if not getattr(self, "compiled", False):
+            return {}  # as kiln.trainers answers, without loading the training stack
         from kiln.trainers import trainer
 
         return trainer.get_compile_config(self)

@@ -208,3 +208,17 @@ def mish(x):
 def sparsemax(x, axis=-1):
     """Projection onto the probability simplex: a softmax with exact zeros."""
     return nn.sparsemax(x, axis=axis)
+
+
+def activate_new_tensor(activation, x):
+    """`activation(x)` for a tensor a layer has just computed and shares with nobody.
+
+    Outside autograd, `relu` then rectifies `x` in place instead of allocating another
+    tensor of its size; `linear` returns `x` as it is. Layers call this on the fresh
+    output of their matmul or convolution (Dense and the Conv layers).
+    """
+    if activation is linear:
+        return x
+    if activation is relu and not x.requires_grad:
+        return x.relu_()
+    return activation(x)

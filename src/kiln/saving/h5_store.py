@@ -22,7 +22,7 @@ import torch
 from kiln.errors import FileFormatError, WeightsMismatchError
 from kiln.saving.h5_validation import DatasetInfo, read_small_string_attr, scan_h5_file
 from kiln.saving.h5_writer import _TORCH_DTYPES, _TORCH_NAMES, H5Writer, to_storable, vars_group
-from kiln.saving.span_io import Digest, FileWindow, fill_spans
+from kiln.saving.span_io import Digest, FileWindow, fileno_or_none, fill_spans
 
 __all__ = ["H5Writer", "H5Reader", "ShardedH5Writer", "ShardedH5Reader", "vars_group",
            "to_storable"]
@@ -41,10 +41,10 @@ def _byte_view(tensor):
 
 def _native_name(fileobj, path):
     """The name under which libhdf5 may open the file behind `fileobj`, or None."""
-    try:
-        proc = f"/proc/self/fd/{fileobj.fileno()}"
-    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+    fd = fileno_or_none(fileobj)
+    if fd is None:
         return path
+    proc = f"/proc/self/fd/{fd}"
     return proc if os.path.exists(proc) else path
 
 

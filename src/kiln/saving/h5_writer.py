@@ -39,7 +39,8 @@ def vars_group(path):
 
 
 def to_storable(value):
-    """Returns `(numpy_array, is_bfloat16)` ready for h5py, without copying when possible.
+    """Returns `(numpy_array, is_bfloat16)` ready for h5py (always C-contiguous), without
+    copying when possible.
 
     CPU contiguous torch tensors are viewed, not copied (`tensor.numpy()`); bfloat16 is
     reinterpreted as opaque 2-byte `|V2` records, exactly what Keras writes.
@@ -144,7 +145,8 @@ class H5Writer:
         return self.write_array(group, index, *to_storable(value))
 
     def write_array(self, group, index, array, is_bf16=False):
-        """Writes an array already converted by `to_storable`; returns its size in bytes."""
+        """Writes an array already converted by `to_storable` (so C-contiguous); returns
+        its size in bytes."""
         if not self._open:
             raise ValueError("This H5Writer is closed.")
         node, key = self._groups[group], str(index)
@@ -155,8 +157,6 @@ class H5Writer:
         offset = UNDEF
         if nbytes:
             offset = -(-self._sink.end // DATA_ALIGNMENT) * DATA_ALIGNMENT
-            if not array.flags.c_contiguous:
-                array = array.copy(order="C")
             # The view keeps `array` alive until the sink has written and checksummed it.
             self._sink.stream(offset, memoryview(array.reshape(-1).view(np.uint8)))
         self._tree.add_dataset(node, key, array.shape, array.dtype, offset, nbytes,

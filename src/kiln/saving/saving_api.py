@@ -67,7 +67,7 @@ def _sniff(path, kind):
     with open(path, "rb") as f:
         head = f.read(8)
     if head == _HDF5_MAGIC:
-        return "h5"
+        return "weights_h5" if _is_keras3_weights_h5(path) else "h5"
     if head.startswith(_ZIP_MAGIC):
         return "keras"
     return kind
@@ -182,8 +182,6 @@ def load_weights(model, filepath, skip_mismatch=False, **kwargs):
     if kwargs:
         raise ValueError(f"load_weights() got unsupported arguments: {sorted(kwargs)}")
     kind = _sniff(path, _kind(path))
-    if kind == "h5" and not path.lower().endswith((".h5", ".hdf5")) and _is_keras3_weights_h5(path):
-        kind = "weights_h5"
     from kiln.saving import weights_files
 
     if kind == "directory":

@@ -19,7 +19,8 @@ import numpy as np
 
 from kiln.errors import FileFormatError
 
-__all__ = ["Digest", "FileWindow", "fill_spans", "start_writeback", "prefetch", "crc32_combine"]
+__all__ = ["Digest", "FileWindow", "fill_spans", "fileno_or_none", "start_writeback", "prefetch",
+           "crc32_combine"]
 
 _BATCH_BYTES = 8 * 1024 * 1024  # one preadv reads at most this much ...
 _MAX_IOV = 512  # ... into at most this many buffers
@@ -29,6 +30,14 @@ _QUEUE = 4  # batches read ahead of the digest thread
 
 _SYNC_FILE_RANGE_WRITE = 2
 _sync_file_range = None
+
+
+def fileno_or_none(fileobj):
+    """The OS file descriptor behind `fileobj`, or None (in-memory buffers, closed files)."""
+    try:
+        return fileobj.fileno()
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        return None
 
 
 def start_writeback(fd, offset=0, nbytes=0):
@@ -154,10 +163,7 @@ class FileWindow(io.RawIOBase):
     def __init__(self, fileobj, offset, length):
         super().__init__()
         self._f, self._offset, self._length, self._pos = fileobj, offset, length, 0
-        try:
-            self._fd = fileobj.fileno()
-        except (AttributeError, OSError, io.UnsupportedOperation):
-            self._fd = None
+        self._fd = fileno_or_none(fileobj)
 
     @property
     def length(self):

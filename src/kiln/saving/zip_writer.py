@@ -32,6 +32,7 @@ import zlib
 from kiln.errors import UnsafeFileError
 from kiln.saving.atomic import atomic_write
 from kiln.saving.h5_writer import H5Writer
+from kiln.saving.span_io import fileno_or_none
 from kiln.saving.zip_names import ASSETS_PREFIX, WEIGHTS_H5, member_kind
 
 __all__ = ["ArchiveWriter"]
@@ -192,12 +193,6 @@ class ArchiveWriter:
         self._entries.append((raw, flags, dos_time, dos_date, crc, size, offset, True,
                               result["start"]))
 
-    def _fileno(self):
-        try:
-            return self._fp.fileno()
-        except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
-            return None
-
     def _can_align(self):
         return self._atomic is not None and not self._names and self._fp.tell() == 0
 
@@ -213,7 +208,7 @@ class ArchiveWriter:
                 yield writer
             return
         with self._streamed(name, time.localtime()[:6]) as member:
-            fd = self._fileno()
+            fd = fileno_or_none(self._fp)
             if fd is not None:  # a real file: positioned writes, as for an aligned member
                 self._fp.flush()
                 writer = H5Writer.in_place(fd, member["start"])

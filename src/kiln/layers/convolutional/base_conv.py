@@ -10,12 +10,12 @@ the view is always current, also while training).
 import torch.nn.functional as F
 
 from kiln import activations, constraints, initializers, regularizers
+from kiln.activations.activations import activate_new_tensor
 from kiln.layers.convolutional import conv_utils
 from kiln.layers.input_spec import InputSpec
 from kiln.layers.layer import Layer
 
 CONV_FNS = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
-_LINEAR = activations.get(None)
 
 
 def torch_kernel(kernel, rank, dtype):
@@ -70,13 +70,7 @@ def cast_bias(bias, dtype):
 
 
 def apply_activation(layer, outputs):
-    if layer.activation is _LINEAR:
-        return outputs
-    if layer.activation is activations.relu and not outputs.requires_grad:
-        # The convolution's fresh output is ours alone: rectify it in place rather than
-        # allocate another tensor of the same size (autograd paths keep torch.relu).
-        return outputs.relu_()
-    return layer.activation(outputs)
+    return activate_new_tensor(layer.activation, outputs)  # the convolution's own output
 
 
 def input_channels(layer, input_shape):

@@ -3,6 +3,7 @@
 import torch
 
 from kiln import activations, constraints, initializers, regularizers
+from kiln.activations.activations import activate_new_tensor
 from kiln.layers.input_spec import InputSpec
 from kiln.layers.layer import Layer
 
@@ -40,7 +41,6 @@ class Dense(Layer):
         self.bias_constraint = constraints.get(bias_constraint)
         self.input_spec = InputSpec(min_ndim=2)
         self.supports_masking = True
-        self._linear = activations.get(None)
 
     def build(self, input_shape):
         input_dim = input_shape[-1]
@@ -70,11 +70,7 @@ class Dense(Layer):
                 x = torch.matmul(inputs, kernel) + self.bias.value
         else:
             x = torch.matmul(inputs, kernel)
-        if self.activation is not self._linear:
-            if self.activation is activations.relu and not x.requires_grad:
-                return x.relu_()  # x is a fresh tensor (see base_conv.apply_activation)
-            x = self.activation(x)
-        return x
+        return activate_new_tensor(self.activation, x)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.units,)

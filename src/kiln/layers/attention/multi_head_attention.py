@@ -289,11 +289,11 @@ class MultiHeadAttention(Layer):
              use_causal_mask=False):
         value = self._convert_input(value)
         key = value if key is None else self._convert_input(key)
-        causal_only = (use_causal_mask and query_mask is None and value_mask is None
-                       and key_mask is None and attention_mask is None
-                       and self._sliding_window is None
+        no_masks = (query_mask is None and value_mask is None and key_mask is None
+                    and attention_mask is None and self._sliding_window is None)
+        causal_only = (use_causal_mask and no_masks
                        and type(self)._compute_attention is MultiHeadAttention._compute_attention)
-        if not causal_only:
+        if not (causal_only or (no_masks and not use_causal_mask)):
             attention_mask = self._compute_attention_mask(
                 query, value, query_mask=query_mask, value_mask=value_mask, key_mask=key_mask,
                 attention_mask=attention_mask, use_causal_mask=use_causal_mask)

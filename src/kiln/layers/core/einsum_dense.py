@@ -9,6 +9,7 @@ import re
 import torch
 
 from kiln import activations, constraints, initializers, regularizers
+from kiln.activations.activations import activate_new_tensor
 from kiln.layers.input_spec import InputSpec
 from kiln.layers.layer import Layer
 
@@ -105,6 +106,40 @@ def analyze_equation(equation, bias_axes, input_shape, output_shape):
     return kernel_shape, bias_shape, out_shape, input_axes, output_axes
 
 
+def matmul_plan(equation, bias_axes, kernel_shape):
+    """`(batch_rank, input_rank, contracted, out_shape)` when the einsum is one matrix product, else None.
+
+    That holds when the input is `<batch><contracted>`, the kernel `<contracted><out>` and the
+    output `<batch><out>` (each letter in its place, no ellipsis), and the bias, if any,
+    covers every `<out>` letter. The layer then multiplies the input flattened to
+    `(-1, contracted)` by the kernel flattened to `(contracted, prod(out))`, which skips
+    einsum's parsing and planning on every call.
+
+    Example:
+        >>> matmul_plan("abc,cde->abde", "de", [16, 4, 8])
+        (2, 3, 16, (4, 8))
+    """
+    match = re.fullmatch(r"([a-zA-Z]+),([a-zA-Z]+)->([a-zA-Z]+)", equation)
+    if match is None:
+        return None
+    in_spec, kernel_spec, out_spec = match.groups()
+    out_letters = [d for d in kernel_spec if d in out_spec]
+    contracted = [d for d in kernel_spec if d not in out_spec]
+    batch = in_spec[:len(in_spec) - len(contracted)]
+    if (not contracted or not out_letters
+            or kernel_spec != "".join(contracted + out_letters)
+            or in_spec != batch + "".join(contracted)
+            or out_spec != batch + "".join(out_letters)
+            or set(batch) & set(kernel_spec)):
+        return None
+    if bias_axes is not None and sorted(bias_axes) != sorted(out_letters):
+        return None
+    size = 1
+    for dim in kernel_shape[:len(contracted)]:
+        size *= dim
+    return len(batch), len(in_spec), size, tuple(kernel_shape[len(contracted):])
+
+
 class EinsumDense(Layer):
     """A dense layer computing `activation(einsum(equation, inputs, kernel) + bias)`.
 
@@ -154,6 +189,7 @@ class EinsumDense(Layer):
         self.lora_enabled = False
         self.quantization_config = None
         self._linear = activations.get(None)
+        self._matmul_plan = None
 
     def _kernel_initializer_with_axes(self, input_axes, output_axes):
         """Variance-scaling initializers get the fan axes from the equation (as Keras)."""
@@ -181,6 +217,7 @@ class EinsumDense(Layer):
                 name="bias", shape=tuple(bias_shape), initializer=self.bias_initializer,
                 regularizer=self.bias_regularizer, constraint=self.bias_constraint,
                 dtype=self.dtype, trainable=True)
+        self._matmul_plan = matmul_plan(self.equation, self.bias_axes, kernel_shape)
         self.built = True
         if self.lora_rank:
             self.enable_lora(self.lora_rank, lora_alpha=self.lora_alpha)
@@ -204,14 +241,23 @@ class EinsumDense(Layer):
                                       self.partial_output_shape)[2])
 
     def call(self, inputs, training=None):
-        kernel = self.kernel
-        kernel = kernel if isinstance(kernel, torch.Tensor) else kernel.value
-        x = torch.einsum(self.equation, inputs, kernel)
-        if self.bias is not None:
-            x = x + self.bias.value
-        if self.activation is not self._linear:
-            x = self.activation(x)
-        return x
+        kernel = self._kernel.value if not self.lora_enabled else self.kernel
+        plan = self._matmul_plan
+        if plan is not None and inputs.dim() == plan[1] and not inputs.is_meta:
+            # Symbolic (meta) calls take einsum: addmm's meta kernel imports torch._dynamo.
+            batch_rank, _, contracted, out_shape = plan
+            flat = inputs.reshape(-1, contracted)
+            kernel = kernel.reshape(contracted, -1)
+            if self.bias is not None:
+                x = torch.addmm(self.bias.value.reshape(-1), flat, kernel)
+            else:
+                x = torch.mm(flat, kernel)
+            x = x.view(inputs.shape[:batch_rank] + out_shape)
+        else:
+            x = torch.einsum(self.equation, inputs, kernel)
+            if self.bias is not None:
+                x = x + self.bias.value
+        return activate_new_tensor(self.activation, x)
 
     def enable_lora(self, rank, lora_alpha=None, a_initializer="he_uniform",
                     b_initializer="zeros"):

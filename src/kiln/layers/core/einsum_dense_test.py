@@ -1,8 +1,10 @@
 import numpy as np
 import pytest
+import torch
 
 from kiln import layers
 from kiln.layers import _oracle_testlib as oracle
+from kiln.layers.core.einsum_dense import matmul_plan
 from kiln.testing import run_layer_test
 
 CASES = [
@@ -12,6 +14,8 @@ CASES = [
     ("...b,bc->...c", (4,), "c", (2, 3, 5)),
     ("ab...,bc->ac...", (4, 6), "c", (2, 3, 6)),
     ("abc,cd->abd", (None, 4), None, (2, 5, 3)),
+    ("abc,cde->abde", (None, 2, 5), "e", (2, 7, 3)),
+    ("abc,dce->abde", (None, 2, 5), "de", (2, 7, 3)),
 ]
 
 
@@ -73,3 +77,30 @@ def test_bad_equations_are_reported():
         layers.EinsumDense("a,b", 3).build((2, 3))
     with pytest.raises(ValueError, match="Bias dimension 'z'"):
         layers.EinsumDense("ab,bc->ac", 3, bias_axes="z").build((2, 3))
+
+
+@pytest.mark.parametrize("equation,bias_axes,kernel_shape,plan", [
+    ("abc,cde->abde", "de", [3, 2, 5], (2, 3, 3, (2, 5))),
+    ("abcd,cde->abe", "e", [2, 5, 6], (2, 4, 10, (6,))),
+    ("abc,cd->abd", None, [3, 4], (2, 3, 3, (4,))),
+    ("abc,cde->abde", "e", [3, 2, 5], None),  # bias over part of the output
+    ("abc,dce->abde", "de", [2, 3, 5], None),  # kernel letters out of order
+    ("abc,bcd->abd", None, [7, 3, 4], None),  # a batch letter in the kernel
+    ("...b,bc->...c", "c", [5, 4], None),  # ellipsis
+])
+def test_matmul_plan_only_for_plain_products(equation, bias_axes, kernel_shape, plan):
+    assert matmul_plan(equation, bias_axes, kernel_shape) == plan
+
+
+def test_matmul_path_backpropagates_like_einsum():
+    layer = layers.EinsumDense("abc,cde->abde", (None, 2, 5), bias_axes="de",
+                               bias_initializer="random_normal")
+    x = torch.randn(2, 7, 3, requires_grad=True)
+    layer(x).square().sum().backward()
+    ours = [x.grad.clone(), layer._kernel.value.grad.clone(), layer.bias.value.grad.clone()]
+    for t in (x, layer._kernel.value, layer.bias.value):
+        t.grad = None
+    ref = torch.einsum("abc,cde->abde", x, layer._kernel.value) + layer.bias.value
+    ref.square().sum().backward()
+    for got, want in zip(ours, [x.grad, layer._kernel.value.grad, layer.bias.value.grad]):
+        torch.testing.assert_close(got, want)

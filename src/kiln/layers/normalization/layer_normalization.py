@@ -58,6 +58,7 @@ class LayerNormalization(Layer):
         self.gamma_constraint = constraints.get(gamma_constraint)
         self.supports_masking = True
         self.autocast = False
+        self._trailing_plan = None
 
     def build(self, input_shape):
         self.compute_output_shape(input_shape)  # validates the axes
@@ -79,8 +80,29 @@ class LayerNormalization(Layer):
                 name="beta", shape=shape, initializer=self.beta_initializer,
                 regularizer=self.beta_regularizer, constraint=self.beta_constraint,
                 trainable=True, autocast=False)
+        self._trailing_plan = self._plan_trailing(input_shape)
+
+    def _plan_trailing(self, input_shape):
+        """`(rank, normalized_shape)` when a float32 call is exactly torch's `layer_norm`:
+        the axes are the trailing ones, in order, and every weight is float32."""
+        rank = len(input_shape)
+        axes = [a % rank for a in self.axis]
+        if (self.rms_scaling or axes != list(range(rank - len(axes), rank))
+                or self.compute_dtype != "float32"
+                or any(w.dtype != "float32" for w in (self.gamma, self.beta) if w is not None)):
+            return None
+        shape = tuple(input_shape[rank - len(axes):])
+        if not all(isinstance(d, int) for d in shape):
+            return None
+        return rank, shape
 
     def call(self, inputs):
+        plan = self._trailing_plan
+        if plan is not None and inputs.dtype == torch.float32 and inputs.dim() == plan[0]:
+            gamma, beta = self.gamma, self.beta
+            return torch.nn.functional.layer_norm(
+                inputs, plan[1], None if gamma is None else gamma.value,
+                None if beta is None else beta.value, self.epsilon)
         original = inputs.dtype
         x = inputs if inputs.dtype == torch.float64 else inputs.to(torch.float32)
         rank = x.dim()

@@ -7,6 +7,7 @@ Deserialization resolves names only here and in the custom-object registry. A
 
 import functools
 import importlib
+import sys
 
 # kiln subpackage → the public Keras namespace its classes are written under.
 NAMESPACES = {
@@ -38,10 +39,14 @@ _SPECIAL = {
 }
 
 
+def _module_name(table):
+    return "kiln.optimizers.schedules" if table == "schedules" else f"kiln.{table}"
+
+
 def _load(table):
     if table == "ops":
         return {}
-    module_name = "kiln.optimizers.schedules" if table == "schedules" else f"kiln.{table}"
+    module_name = _module_name(table)
     try:
         module = importlib.import_module(module_name)
     except ImportError:
@@ -65,7 +70,7 @@ def table(name):
 
 def clear_cache():
     table.cache_clear()
-    _reverse.cache_clear()
+    _classes_of.cache_clear()
 
 
 def hint_from_module(module):
@@ -90,12 +95,23 @@ def find_class(class_name, module=None):
 
 
 @functools.lru_cache(maxsize=None)
-def _reverse():
-    out = {}
+def _classes_of(name):
+    return frozenset(table(name).values())
+
+
+def _namespace_of(cls):
+    """The Keras namespace a built-in class is written under, or None.
+
+    Only the tables of packages already imported are searched: a class's own package is
+    imported before the class exists, so saving a model never imports, say, the losses
+    and metrics just to find out that a Dense layer is not among them. Among those
+    tables the later in the search order wins, as it always has (only DTypePolicy is in
+    two tables, both written under "keras").
+    """
     for name in reversed(_SEARCH_ORDER):
-        for class_name, cls in table(name).items():
-            out.setdefault(cls, (NAMESPACES[name], class_name))
-    return out
+        if _module_name(name) in sys.modules and cls in _classes_of(name):
+            return NAMESPACES[name]
+    return None
 
 
 def keras_envelope_names(cls):
@@ -106,10 +122,8 @@ def keras_envelope_names(cls):
     custom = getattr(cls, "_keras_envelope", None)
     if custom is not None and cls.__dict__.get("_keras_envelope") is custom:
         return custom
-    found = _reverse().get(cls)
-    if found is None:
-        return None
-    return (found[0], cls.__name__, None)
+    namespace = _namespace_of(cls)
+    return None if namespace is None else (namespace, cls.__name__, None)
 
 
 # Public helpers that are not modeling functions: a file may never name them.

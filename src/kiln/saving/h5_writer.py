@@ -38,6 +38,12 @@ def vars_group(path):
     return f"{path}/vars" if path else "vars"
 
 
+def _as_numpy(tensor, name):
+    if name == "bfloat16":
+        return tensor.view(torch.int16).numpy().view("V2")
+    return tensor.numpy()
+
+
 def to_storable(value):
     """Returns `(numpy_array, is_bfloat16)` ready for h5py (always C-contiguous), without
     copying when possible.
@@ -56,19 +62,17 @@ def to_storable(value):
         tensor = value.data
         if tensor.device.type != "cpu":
             tensor = tensor.cpu()
-        if tensor.is_conj():
-            tensor = tensor.resolve_conj()
-        if tensor.is_neg():
-            tensor = tensor.resolve_neg()
         if not tensor.is_contiguous():
             tensor = tensor.contiguous()
         name = _TORCH_NAMES.get(tensor.dtype)
         if name is None:
             raise TypeError(f"Cannot store a torch tensor of dtype {tensor.dtype} in a weights "
                             f"file. Supported dtypes: {sorted(_TORCH_DTYPES)}.")
-        if name == "bfloat16":
-            return tensor.view(torch.int16).numpy().view("V2"), True
-        return tensor.numpy(), False
+        try:
+            array = _as_numpy(tensor, name)
+        except RuntimeError:  # a lazy conjugate or negative view (rare): materialize it
+            array = _as_numpy(tensor.resolve_conj().resolve_neg(), name)
+        return array, name == "bfloat16"
     array = np.asarray(value)
     if not array.flags.c_contiguous:
         array = array.copy(order="C")  # (np.ascontiguousarray would make scalars 1-d)

@@ -28,7 +28,9 @@ _SMALL_GAP = 64 * 1024  # without a digest, gaps up to this size are read to mer
 _QUEUE = 4  # batches read ahead of the digest thread
 
 
+_SYNC_FILE_RANGE_WAIT_BEFORE = 1
 _SYNC_FILE_RANGE_WRITE = 2
+_SYNC_FILE_RANGE_WAIT_AFTER = 4
 _sync_file_range = None
 
 
@@ -40,9 +42,12 @@ def fileno_or_none(fileobj):
         return None
 
 
-def start_writeback(fd, offset=0, nbytes=0):
+def start_writeback(fd, offset=0, nbytes=0, wait=False):
     """Asks the kernel to start writing a file's dirty pages to disk now, without waiting
     (Linux `sync_file_range(SYNC_FILE_RANGE_WRITE)`; `nbytes=0` means to the end).
+
+    With `wait=True` it also waits until those pages are on disk (the data only: this is
+    no `fsync`, which must still follow to make the file's metadata durable).
 
     A save that does this while it is still writing overlaps its writes with the disk,
     so the final `fsync` has little left to wait for. A no-op where unsupported.
@@ -54,14 +59,20 @@ def start_writeback(fd, offset=0, nbytes=0):
             import ctypes
             import ctypes.util
 
-            libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
-            function = libc.sync_file_range
+            try:  # the running process's own symbols (libc on Linux): no library search
+                function = ctypes.CDLL(None, use_errno=True).sync_file_range
+            except (OSError, AttributeError):
+                function = ctypes.CDLL(ctypes.util.find_library("c"),
+                                       use_errno=True).sync_file_range
             function.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
             _sync_file_range = function
         except (OSError, AttributeError, ImportError):
             pass
     if _sync_file_range:
-        _sync_file_range(fd, offset, nbytes, _SYNC_FILE_RANGE_WRITE)
+        flags = _SYNC_FILE_RANGE_WRITE
+        if wait:
+            flags |= _SYNC_FILE_RANGE_WAIT_BEFORE | _SYNC_FILE_RANGE_WAIT_AFTER
+        _sync_file_range(fd, offset, nbytes, flags)
 
 
 def prefetch(fileobj, offset, length, limit_fraction=0.25):

@@ -46,6 +46,28 @@ def test_streamed_pieces_land_in_place_with_their_crc(tmp_path, kind, monkeypatc
     assert crc == zlib.crc32(expected)
 
 
+def test_batches_of_many_small_pieces_keep_their_crc(tmp_path, monkeypatch):
+    # Threads on (several batches), and each batch has far more pieces than the sink
+    # checksums one by one: it joins them.
+    monkeypatch.setattr(write_stream, "_BATCH_BYTES", 64 * 1024)
+    rng = np.random.default_rng(2)
+    pieces, offset = [(0, np.ones(3, np.uint8))], 3
+    for _ in range(400):
+        offset += int(rng.integers(0, 9))
+        size = int(rng.integers(1, 2000))
+        pieces.append((offset, rng.integers(0, 255, size, dtype=np.uint8)))
+        offset += size
+    path = tmp_path / "many.bin"
+    with open(path, "w+b") as f:
+        sink = FdSink(f.fileno(), 0)
+        for offset, array in pieces:
+            sink.stream(offset, memoryview(array))
+        assert len(sink._batch) > write_stream._JOIN_PIECES or sink._threads
+        crc = sink.finish()
+    assert path.read_bytes() == _expected(pieces, 0)
+    assert crc == zlib.crc32(_expected(pieces, 0))
+
+
 class _Offset(io.RawIOBase):
     """A file object seen from byte `base` on (like the archive's member window)."""
 

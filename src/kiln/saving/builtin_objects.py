@@ -8,6 +8,7 @@ Deserialization resolves names only here and in the custom-object registry. A
 import functools
 import importlib
 import sys
+import weakref
 
 # kiln subpackage → the public Keras namespace its classes are written under.
 NAMESPACES = {
@@ -71,6 +72,7 @@ def table(name):
 def clear_cache():
     table.cache_clear()
     _classes_of.cache_clear()
+    _NAMESPACE_OF.clear()
 
 
 def hint_from_module(module):
@@ -108,10 +110,20 @@ def _namespace_of(cls):
     tables the later in the search order wins, as it always has (only DTypePolicy is in
     two tables, both written under "keras").
     """
+    try:
+        return _NAMESPACE_OF[cls]
+    except KeyError:
+        pass
+    found = None
     for name in reversed(_SEARCH_ORDER):
         if _module_name(name) in sys.modules and cls in _classes_of(name):
-            return NAMESPACES[name]
-    return None
+            found = NAMESPACES[name]
+            break
+    _NAMESPACE_OF[cls] = found
+    return found
+
+
+_NAMESPACE_OF = weakref.WeakKeyDictionary()  # class -> namespace or None (`_namespace_of`)
 
 
 def keras_envelope_names(cls):

@@ -32,13 +32,27 @@ def serialize_keras_object(obj):
         {'module': 'keras.regularizers', 'class_name': 'L1', 'config': {'l1': 0.005},
          'registered_name': None}
     """
+    done = getattr(_state, "envelopes", None)
+    if done is not None:
+        return _serialize(obj, done)
+    # The outermost call: remember the envelopes built below it, so that when a
+    # get_config() returns envelopes it built itself (e.g. `initializers.serialize(...)`),
+    # they are taken as they are instead of being copied again.
+    _state.envelopes = {}
+    try:
+        return _serialize(obj, _state.envelopes)
+    finally:
+        _state.envelopes = None
+
+
+def _serialize(obj, done):
     kind = type(obj)
     # Configs are mostly plain scalars, dicts and lists: answer those by exact type before
     # the isinstance chain (subclasses such as IntEnum or OrderedDict take the chain).
     if kind in _PLAIN_SCALARS:
         return obj
     if kind is dict:
-        return _serialize_dict(obj)
+        return obj if done.get(id(obj)) is obj else _serialize_dict(obj)
     if kind is list or kind is tuple:
         return _serialize_list(obj)
     if obj is None or isinstance(obj, (bool, int, float, str)):
@@ -125,6 +139,8 @@ def _serialize_instance(obj):
         registered_name = object_registration.get_registered_name(cls)
     envelope = {"module": module, "class_name": class_name,
                 "config": serialize_keras_object(inner), "registered_name": registered_name}
+    done = _state.envelopes
+    done[id(envelope)] = envelope  # the value keeps the id from being reused meanwhile
     get_build_config = getattr(obj, "get_build_config", None)
     if get_build_config is not None:
         build_config = get_build_config()

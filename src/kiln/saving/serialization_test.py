@@ -177,3 +177,22 @@ def test_numpy_slice_ellipsis_bytes_round_trip():
 def test_class_object_cannot_be_serialized():
     with pytest.raises(TypeError):
         serialize_keras_object(kiln.layers.Dense)
+
+
+def test_envelopes_a_get_config_builds_are_kept_and_raw_objects_still_serialized():
+    class Holder:
+        def __init__(self):
+            self.init = kiln.initializers.RandomNormal(stddev=0.5)
+
+        def get_config(self):
+            scratch = kiln.initializers.serialize(kiln.initializers.Zeros())  # dropped
+            del scratch
+            return {"built": kiln.initializers.serialize(self.init),
+                    "raw": self.init,  # an object: must still become an envelope
+                    "nested": {"value": np.float32(2.0), "list": [self.init]}}
+
+    config = serialize_keras_object(Holder())["config"]
+    envelope = serialize_keras_object(kiln.initializers.RandomNormal(stddev=0.5))
+    assert config["built"] == envelope and config["raw"] == envelope
+    assert config["nested"] == {"value": 2.0, "list": [envelope]}
+    json.dumps(config)  # plain values only

@@ -52,9 +52,9 @@ def _serialize(obj, done):
     if kind in _PLAIN_SCALARS:
         return obj
     if kind is dict:
-        return obj if done.get(id(obj)) is obj else _serialize_dict(obj)
+        return obj if done.get(id(obj)) is obj else _serialize_dict(obj, done)
     if kind is list or kind is tuple:
-        return _serialize_list(obj)
+        return _serialize_list(obj, done)
     if obj is None or isinstance(obj, (bool, int, float, str)):
         return obj
     if isinstance(obj, np.generic):
@@ -74,13 +74,13 @@ def _serialize(obj, done):
     if isinstance(obj, bytes):
         return {"class_name": "__bytes__", "config": {"value": obj.decode("latin-1")}}
     if isinstance(obj, (list, tuple)):
-        return _serialize_list(obj)
+        return _serialize_list(obj, done)
     if isinstance(obj, dict):
-        return _serialize_dict(obj)
+        return _serialize_dict(obj, done)
     if isinstance(obj, slice):
         return {"class_name": "__slice__", "config": {
-            "start": serialize_keras_object(obj.start), "stop": serialize_keras_object(obj.stop),
-            "step": serialize_keras_object(obj.step)}}
+            "start": _serialize(obj.start, done), "stop": _serialize(obj.stop, done),
+            "step": _serialize(obj.step, done)}}
     if obj is Ellipsis:
         return {"class_name": "__ellipsis__", "config": {}}
     if isinstance(obj, KerasTensor):
@@ -106,23 +106,23 @@ def _serialize(obj, done):
             f"Cannot serialize {obj!r} of type {type(obj).__name__}: it has no get_config(). "
             "Implement get_config() (and from_config() if needed) on the class."
         )
-    return _serialize_instance(obj)
+    return _serialize_instance(obj, done)
 
 
 _PLAIN_SCALARS = frozenset({type(None), bool, int, float, str})
 
 
 # Plain scalar items are copied as they are, without a call per item (most of a config).
-def _serialize_dict(obj):
-    return {k: v if type(v) in _PLAIN_SCALARS else serialize_keras_object(v)
+def _serialize_dict(obj, done):
+    return {k: v if type(v) in _PLAIN_SCALARS else _serialize(v, done)
             for k, v in obj.items()}
 
 
-def _serialize_list(obj):
-    return [x if type(x) in _PLAIN_SCALARS else serialize_keras_object(x) for x in obj]
+def _serialize_list(obj, done):
+    return [x if type(x) in _PLAIN_SCALARS else _serialize(x, done) for x in obj]
 
 
-def _serialize_instance(obj):
+def _serialize_instance(obj, done):
     cls = type(obj)
     names = builtin_objects.keras_envelope_names(cls)
     try:
@@ -138,18 +138,17 @@ def _serialize_instance(obj):
         class_name = cls.__name__
         registered_name = object_registration.get_registered_name(cls)
     envelope = {"module": module, "class_name": class_name,
-                "config": serialize_keras_object(inner), "registered_name": registered_name}
-    done = _state.envelopes
+                "config": _serialize(inner, done), "registered_name": registered_name}
     done[id(envelope)] = envelope  # the value keeps the id from being reused meanwhile
     get_build_config = getattr(obj, "get_build_config", None)
     if get_build_config is not None:
         build_config = get_build_config()
         if build_config is not None:
-            envelope["build_config"] = serialize_keras_object(build_config)
+            envelope["build_config"] = _serialize(build_config, done)
     get_compile_config = getattr(obj, "get_compile_config", None)
     if get_compile_config is not None:
         try:
-            envelope["compile_config"] = serialize_keras_object(get_compile_config())
+            envelope["compile_config"] = _serialize(get_compile_config(), done)
         except ImportError:
             envelope["compile_config"] = {}
     return envelope

@@ -170,13 +170,15 @@ class FdSink(_Stream):
             work.put((start, batch))
 
     def _start_threads(self):
-        def run(work, job):
+        def run(work, job, when_idle):
             try:
                 while True:
                     item = work.get()
                     if item is None:
                         return
                     job(*item)
+                    if when_idle is not None and work.empty():
+                        when_idle()
             except BaseException as err:  # reported to the writing thread
                 self._failure.append(err)
                 while work.get() is not None:
@@ -185,12 +187,13 @@ class FdSink(_Stream):
         def write(start, batch):
             _pwritev_all(self.fd, batch, self.base + start)
             self._kick(sum(len(piece) for piece in batch))
-            if self._threads[0][0].empty():
-                # Caught up with the walking thread, which is likely building the config
-                # or has more Python work per tensor than the disk has bytes: wait here,
-                # off its path, until what is written is on disk.
-                start_writeback(self.fd, wait=True)
-                self._unsynced = 0
+
+        def wait_for_disk():
+            # Caught up with the walking thread, which is likely building the config or
+            # has more Python work per tensor than the disk has bytes: wait here, off its
+            # path, until what is written is on disk.
+            start_writeback(self.fd, wait=True)
+            self._unsynced = 0
 
         def checksum(start, batch):
             if len(batch) > _JOIN_PIECES:
@@ -203,10 +206,13 @@ class FdSink(_Stream):
             self._crc = crc
 
         self._threads = []
-        jobs = [("kiln-write", write)] + ([("kiln-crc", checksum)] if self.checksum else [])
-        for name, job in jobs:
+        jobs = [("kiln-write", write, wait_for_disk)]
+        if self.checksum:
+            jobs.append(("kiln-crc", checksum, None))
+        for name, job, when_idle in jobs:
             work = queue.Queue(maxsize=_MAX_AHEAD_BYTES // _BATCH_BYTES)
-            thread = threading.Thread(target=run, args=(work, job), name=name, daemon=True)
+            thread = threading.Thread(target=run, args=(work, job, when_idle), name=name,
+                                      daemon=True)
             thread.start()
             self._threads.append((work, thread))
 

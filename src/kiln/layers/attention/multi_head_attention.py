@@ -293,7 +293,7 @@ class MultiHeadAttention(Layer):
                     and attention_mask is None and self._sliding_window is None)
         causal_only = (use_causal_mask and no_masks
                        and type(self)._compute_attention is MultiHeadAttention._compute_attention)
-        if not (causal_only or (no_masks and not use_causal_mask)):
+        if not no_masks or (use_causal_mask and not causal_only):
             attention_mask = self._compute_attention_mask(
                 query, value, query_mask=query_mask, value_mask=value_mask, key_mask=key_mask,
                 attention_mask=attention_mask, use_causal_mask=use_causal_mask)

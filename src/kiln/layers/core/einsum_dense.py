@@ -188,7 +188,6 @@ class EinsumDense(Layer):
         self.lora_alpha = lora_alpha if lora_alpha is not None else lora_rank
         self.lora_enabled = False
         self.quantization_config = None
-        self._linear = activations.get(None)
         self._matmul_plan = None
 
     def _kernel_initializer_with_axes(self, input_axes, output_axes):

@@ -3,7 +3,10 @@
 Prints, in one run:
   * raw write (+fsync) and raw read (warm and cold) of the same number of bytes,
   * kiln save / warm load / cold load, as ratios to those raw figures,
-  * peak RSS growth during a kiln load relative to the model's bytes,
+  * peak RSS growth during a kiln load relative to the model's bytes (the child's own
+    VmHWM: ru_maxrss carries the parent's peak across fork and exec),
+  * a raw read of the saved file in a fresh process, which, like a load, must fault in
+    the memory it reads into,
   * Keras 3 (torch backend) save / warm load of the same model, when installed,
 for a wide model (default 1 GiB in 16 tensors) and a deep one (1,000 Dense layers,
 2,000 tensors, ~192 MiB).
@@ -54,7 +57,7 @@ def raw_read(path, nbytes):
 
 # The model builders run in child processes so that each measurement starts clean.
 CHILD = r'''
-import json, os, resource, sys, time
+import json, os, sys, time
 spec = json.loads(sys.argv[1])
 lib = spec["lib"]
 if lib == "keras":
@@ -86,13 +89,21 @@ if spec["op"] == "save":
     model = build()
     t = time.perf_counter(); model.save(path); dt = time.perf_counter() - t
     print(json.dumps({"seconds": dt}))
+elif spec["op"] == "raw":  # a raw read in a fresh process: it must allocate its buffer too
+    out = np.empty(os.path.getsize(path), dtype=np.uint8)
+    t = time.perf_counter()
+    with open(path, "rb", buffering=0) as f:
+        f.readinto(memoryview(out))
+    print(json.dumps({"seconds": time.perf_counter() - t}))
 else:
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    def status(key):  # this process's own figures (ru_maxrss would include the parent's peak)
+        with open("/proc/self/status") as f:
+            return next(int(l.split()[1]) * 1024 for l in f if l.startswith(key + ":"))
+    base = status("VmRSS")
     if spec.get("cold"):
         fd = os.open(path, os.O_RDONLY); os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED); os.close(fd)
     t = time.perf_counter(); model = K.models.load_model(path); dt = time.perf_counter() - t
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"seconds": dt, "rss_growth_bytes": (peak - base) * 1024}))
+    print(json.dumps({"seconds": dt, "rss_growth_bytes": status("VmHWM") - base}))
 '''
 
 
@@ -131,6 +142,7 @@ def bench(kind, width, nbytes, tmp, with_keras, repeats=2):
         best = lambda runs: min(runs, key=lambda d: d.get("seconds", 1e9))  # noqa: E731
         warm = best([child({**spec, "op": "load"}) for _ in range(repeats)])
         cold = best([child({**spec, "op": "load", "cold": True}) for _ in range(repeats)])
+        fresh = best([child({**spec, "op": "raw"}) for _ in range(repeats)])
         rows[lib] = (save, warm, cold)
         print(f"raw write+fsync {w:.3f}s (best of all so far)  raw read warm {r_warm:.3f}s  "
               f"raw read cold {r_cold:.3f}s")
@@ -142,6 +154,11 @@ def bench(kind, width, nbytes, tmp, with_keras, repeats=2):
               f"(budget 0.3s+4x = {0.3 + 4 * r_warm:.2f}s) | cold load {cold['seconds']:.3f}s = "
               f"{cold['seconds'] / r_cold:.2f}x raw cold read | peak RSS growth "
               f"{warm['rss_growth_bytes'] / nbytes:.2f}x model bytes")
+        if "seconds" in fresh:
+            # This process reuses memory it has touched; a fresh process must fault its
+            # buffer in, which on some virtual machines costs more than the copy itself.
+            print(f"      raw warm read of the same file in a fresh process {fresh['seconds']:.3f}s: "
+                  f"warm load = {warm['seconds'] / fresh['seconds']:.2f}x that")
         if os.path.exists(path):
             os.remove(path)
     if "keras" in rows and "seconds" in rows["keras"][1] and "seconds" in rows["kiln"][1]:

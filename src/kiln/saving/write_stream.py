@@ -5,16 +5,22 @@ at a given offset, in increasing order; the gaps between them are zeros) and nee
 CRC-32 of the finished region for the zip header. Two sinks:
 
 * `FdSink` (a file descriptor): pieces are gathered into batches of up to 32 MiB that are
-  written with one `pwritev` each by one helper thread while another helper thread
-  computes the CRC, both behind the thread that walks the model (`pwritev` and
-  `zlib.crc32` release the GIL). The walking thread may run up to 256 MiB ahead of
-  them, so that for most models it is soon free to build the config and the file's
-  metadata while the tensors are still being written (pieces are mostly views of the
-  tensors' own memory; the bound limits the copies, e.g. of GPU tensors, held at once).
-  The batches are large, and a batch of many small pieces is checksummed in one call,
-  because every time a helper takes the GIL back from the busy walking thread it may
-  wait out a whole switch interval (5 ms): with 8 MiB batches and a call per piece, a
-  1,000-layer model's writes lagged its config by 0.1 s or more.
+  written with one `pwritev` each by one helper thread, after which a second helper
+  thread computes the batch's CRC, both behind the thread that walks the model (`pwritev`,
+  `preadv` and `zlib.crc32` release the GIL). The walking thread may run up to 256 MiB
+  ahead of them, so that for most models it is soon free to build the config and the
+  file's metadata while the tensors are still being written (pieces are mostly views of
+  the tensors' own memory; the bound limits the copies, e.g. of GPU tensors, held at
+  once).
+  The helpers hold the GIL as little as possible, and take it back as few times as
+  possible, because each time a helper wants it back from the busy walking thread it may
+  wait out a whole switch interval: with 8 MiB batches and a CRC call per piece, a
+  1,000-layer model's writes lagged its config by 0.1 s or more. So the batches are
+  large; a batch of many small pieces is checksummed by reading the just-written range
+  back from the page cache into one buffer (one `preadv` and one CRC call, neither holding
+  the GIL) rather than piece by piece or by joining the pieces under the GIL; and while
+  the helpers run, the interpreter's switch interval is lowered to 0.5 ms (restored when
+  the last sink finishes).
   Every 32 MiB the kernel is asked to start writing to disk, and when the writer has
   caught up with the walking thread it waits for the disk, so the final `fsync` has
   little left to do.
@@ -28,10 +34,19 @@ Example:
     >>> sink.write(metadata, metadata_offset)   # plain positioned write
 """
 
+import contextlib
 import os
 import queue
+import sys
 import threading
 import zlib
+
+import numpy as np
+
+try:
+    import fcntl
+except ImportError:  # Windows: no read-back; many-piece batches are joined instead
+    fcntl = None
 
 from kiln.saving.span_io import skip_bytes, start_writeback
 
@@ -42,7 +57,41 @@ _MAX_AHEAD_BYTES = 256 * 1024 * 1024  # queued for the helper threads (see modul
 _MAX_IOV = min(1024, os.sysconf("SC_IOV_MAX")) if hasattr(os, "sysconf") else 512
 _MAX_WRITE = 1 << 30
 _WRITEBACK_EVERY = 32 * 1024 * 1024
-_JOIN_PIECES = 8
+_JOIN_PIECES = 8  # batches with more pieces are checksummed from one buffer
+_HANDOFF_INTERVAL = 0.0005  # seconds; the switch interval while helper threads run
+
+_handoff_lock = threading.Lock()
+_handoff_users = 0
+_handoff_saved = None
+
+
+@contextlib.contextmanager
+def _quick_handoffs():
+    """Lowers the interpreter's switch interval while at least one sink's helpers run,
+    so a helper returning from a GIL-free call gets the GIL back within 0.5 ms instead
+    of 5 ms. Nested and concurrent uses share one saved value, restored by the last."""
+    global _handoff_users, _handoff_saved
+    with _handoff_lock:
+        if _handoff_users == 0:
+            _handoff_saved = sys.getswitchinterval()
+            if _handoff_saved > _HANDOFF_INTERVAL:
+                sys.setswitchinterval(_HANDOFF_INTERVAL)
+        _handoff_users += 1
+    try:
+        yield
+    finally:
+        with _handoff_lock:
+            _handoff_users -= 1
+            if _handoff_users == 0:
+                sys.setswitchinterval(_handoff_saved)
+
+
+def _readable(fd):
+    """Whether `fd` was opened for reading too (then written bytes can be read back)."""
+    try:
+        return fcntl is not None and fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE == os.O_RDWR
+    except (OSError, ValueError):
+        return False
 
 
 def _pwritev_all(fd, views, offset):
@@ -55,6 +104,15 @@ def _pwritev_all(fd, views, offset):
         offset, remaining = offset + written, remaining - written
         if remaining:  # a short write: continue after the bytes already written
             views = skip_bytes(views, written)
+
+
+def _preadv_all(fd, view, offset):
+    """Fills `view` from `offset` of `fd`, handling short reads."""
+    while len(view):
+        got = os.preadv(fd, [view], offset)
+        if not got:
+            raise OSError(f"Could not read back {len(view)} bytes just written at {offset}.")
+        view, offset = view[got:], offset + got
 
 
 class _Stream:
@@ -166,8 +224,7 @@ class FdSink(_Stream):
             return
         if self._threads is None:
             self._start_threads()
-        for work, _ in self._threads:
-            work.put((start, batch))
+        self._threads[0][0].put((start, batch))  # the writer; it passes batches to the CRC
 
     def _start_threads(self):
         def run(work, job, when_idle):
@@ -187,6 +244,8 @@ class FdSink(_Stream):
         def write(start, batch):
             _pwritev_all(self.fd, batch, self.base + start)
             self._kick(sum(len(piece) for piece in batch))
+            if checked is not None:  # its CRC may now read the batch back
+                checked.put((start, batch))
 
         def wait_for_disk():
             # Caught up with the walking thread, which is likely building the config or
@@ -195,22 +254,36 @@ class FdSink(_Stream):
             start_writeback(self.fd, wait=True)
             self._unsynced = 0
 
+        scratch = []
+
         def checksum(start, batch):
             if len(batch) > _JOIN_PIECES:
-                # Many small pieces: one copy and one call instead of a call per piece,
+                # Many small pieces: one buffer and one call instead of a call per piece,
                 # each of which would take the GIL back from the walking thread.
-                batch = [b"".join(batch)]
+                size = sum(len(piece) for piece in batch)
+                if read_back:
+                    if not scratch or len(scratch[0]) < size:
+                        scratch[:] = [memoryview(np.empty(max(size, _BATCH_BYTES), np.uint8))]
+                    view = scratch[0][:size]
+                    _preadv_all(self.fd, view, self.base + start)
+                    batch = [view]
+                else:
+                    batch = [b"".join(batch)]
             crc = self._crc
             for piece in batch:
                 crc = zlib.crc32(piece, crc)
             self._crc = crc
 
+        read_back = _readable(self.fd)
+        checked = queue.Queue(maxsize=_MAX_AHEAD_BYTES // _BATCH_BYTES) if self.checksum else None
+        self._handoffs = _quick_handoffs()
+        self._handoffs.__enter__()
         self._threads = []
-        jobs = [("kiln-write", write, wait_for_disk)]
-        if self.checksum:
-            jobs.append(("kiln-crc", checksum, None))
-        for name, job, when_idle in jobs:
-            work = queue.Queue(maxsize=_MAX_AHEAD_BYTES // _BATCH_BYTES)
+        jobs = [("kiln-write", queue.Queue(maxsize=_MAX_AHEAD_BYTES // _BATCH_BYTES), write,
+                 wait_for_disk)]
+        if self.checksum:  # fed by the writer, batch by batch, once written
+            jobs.append(("kiln-crc", checked, checksum, None))
+        for name, work, job, when_idle in jobs:
             thread = threading.Thread(target=run, args=(work, job, when_idle), name=name,
                                       daemon=True)
             thread.start()
@@ -218,10 +291,13 @@ class FdSink(_Stream):
 
     def _drain(self):
         if self._threads is not None:
-            for work, thread in self._threads:
-                work.put(None)
-                thread.join()
-            self._threads = None
+            try:
+                for work, thread in self._threads:  # the writer first: it feeds the CRC
+                    work.put(None)
+                    thread.join()
+            finally:
+                self._threads = None
+                self._handoffs.__exit__(None, None, None)
         if self._failure:
             raise self._failure[0]
 

@@ -1,5 +1,6 @@
 import io
 import os
+import sys
 import zlib
 
 import numpy as np
@@ -46,9 +47,11 @@ def test_streamed_pieces_land_in_place_with_their_crc(tmp_path, kind, monkeypatc
     assert crc == zlib.crc32(expected)
 
 
-def test_batches_of_many_small_pieces_keep_their_crc(tmp_path, monkeypatch):
+@pytest.mark.parametrize("mode", ["w+b", "wb"])
+def test_batches_of_many_small_pieces_keep_their_crc(tmp_path, monkeypatch, mode):
     # Threads on (several batches), and each batch has far more pieces than the sink
-    # checksums one by one: it joins them.
+    # checksums one by one: it reads the batch back ("w+b") or, from a descriptor it
+    # cannot read ("wb"), joins the pieces.
     monkeypatch.setattr(write_stream, "_BATCH_BYTES", 64 * 1024)
     rng = np.random.default_rng(2)
     pieces, offset = [(0, np.ones(3, np.uint8))], 3
@@ -58,7 +61,8 @@ def test_batches_of_many_small_pieces_keep_their_crc(tmp_path, monkeypatch):
         pieces.append((offset, rng.integers(0, 255, size, dtype=np.uint8)))
         offset += size
     path = tmp_path / "many.bin"
-    with open(path, "w+b") as f:
+    with open(path, mode) as f:
+        assert write_stream._readable(f.fileno()) == (mode == "w+b")
         sink = FdSink(f.fileno(), 0)
         for offset, array in pieces:
             sink.stream(offset, memoryview(array))
@@ -96,13 +100,32 @@ def test_pieces_must_move_forward(tmp_path):
         sink.stream(11, memoryview(b"x"))
 
 
-def test_writer_thread_errors_surface(tmp_path):
+def test_writer_thread_errors_surface(tmp_path, monkeypatch):
+    monkeypatch.setattr(write_stream, "_BATCH_BYTES", 1024 * 1024)
+    interval = sys.getswitchinterval()
     fd = os.open(tmp_path / "ro.bin", os.O_RDONLY | os.O_CREAT)
     try:
         sink = FdSink(fd, 0)
-        sink.stream(0, memoryview(bytes(9 * 1024 * 1024)))  # more than one batch: threads
+        sink.stream(0, memoryview(bytes(3 * 1024 * 1024)))  # more than one batch: threads
+        assert sink._threads is not None
         with pytest.raises(OSError):
             sink.finish()
         sink.abort()  # safe after a failure
     finally:
         os.close(fd)
+    assert sys.getswitchinterval() == interval
+
+
+def test_switch_interval_is_lowered_only_while_helpers_run(tmp_path, monkeypatch):
+    monkeypatch.setattr(write_stream, "_BATCH_BYTES", 1024 * 1024)
+    interval = sys.getswitchinterval()
+    assert interval > write_stream._HANDOFF_INTERVAL
+    with open(tmp_path / "a.bin", "w+b") as a, open(tmp_path / "b.bin", "w+b") as b:
+        first, second = FdSink(a.fileno(), 0), FdSink(b.fileno(), 0)
+        first.stream(0, memoryview(bytes(3 * 1024 * 1024)))
+        assert sys.getswitchinterval() == write_stream._HANDOFF_INTERVAL
+        second.stream(0, memoryview(bytes(3 * 1024 * 1024)))
+        first.finish()  # the other sink's helpers still run
+        assert sys.getswitchinterval() == write_stream._HANDOFF_INTERVAL
+        second.finish()
+    assert sys.getswitchinterval() == interval

@@ -44,6 +44,11 @@ _UINT8 = struct.pack("<BBBBIHH", 0x10, 0x00, 0, 0, 1, 0, 8)
 _VLEN_UTF8 = struct.pack("<BBBBI", 0x19, 0x01, 0x01, 0x00, 16) + _UINT8
 _SCALAR_SPACE = struct.pack("<BBBB4x", 1, 0, 0, 0)
 _FILL_DEFAULT = struct.pack("<BBBBI", 2, 2, 2, 1, 0)  # late allocation, fill if set, default
+_QQ = struct.Struct("<QQ")
+_HEAP_HEAD = struct.Struct("<4sB3xQQQ")
+_SNOD_HEAD = struct.Struct("<4sBBH")
+_ENTRY = struct.Struct("<QQI4xQQ")  # a symbol table entry
+_TREE_HEAD = struct.Struct("<4sBBHQQ")
 
 
 def _pad8(n):
@@ -240,45 +245,50 @@ class FileTree:
 
     def _encode_group(self, group, out, base, refs):
         names, offsets, heap_data = group.names
-
-        def put(address, data):
-            out[address - base:address - base + len(data)] = data
-
-        messages = [_message(0x11, struct.pack("<QQ", group.nodes[-1][0], group.heap))]
+        children = group.children
+        messages = [_message(0x11, _QQ.pack(group.nodes[-1][0], group.heap))]
         messages += [_attribute_message(a, refs[(id(group), a)]) for a in sorted(group.attrs)]
-        put(group.ohdr, _object_header(messages))
-        put(group.heap, struct.pack("<4sB3xQQQ", b"HEAP", 0, len(heap_data), _FREE_NULL,
-                                    group.heap + 32) + heap_data)
+        header = _object_header(messages)
+        at = group.ohdr - base
+        out[at:at + len(header)] = header
+        heap = _HEAP_HEAD.pack(b"HEAP", 0, len(heap_data), _FREE_NULL, group.heap + 32) + heap_data
+        at = group.heap - base
+        out[at:at + len(heap)] = heap
         # Symbol nodes: up to 8 sorted entries each.
         bounds = []  # per symbol node: heap offset of its largest name
         for i, address in enumerate(group.snods):
             chunk = names[i * _SNOD_ENTRIES:(i + 1) * _SNOD_ENTRIES]
-            entries = []
+            parts = [_SNOD_HEAD.pack(b"SNOD", 1, 0, len(chunk))]
             for name in chunk:
-                child = group.children[name]
-                if isinstance(child, _Group):
-                    entries.append(struct.pack("<QQI4xQQ", offsets[name], child.ohdr, 1,
-                                               child.nodes[-1][0], child.heap))
+                child = children[name]
+                if child.__class__ is _Group:
+                    parts.append(_ENTRY.pack(offsets[name], child.ohdr, 1, child.nodes[-1][0],
+                                             child.heap))
                 else:
-                    entries.append(struct.pack("<QQI4xQQ", offsets[name], child.ohdr, 0, 0, 0))
-            put(address, struct.pack("<4sBBH", b"SNOD", 1, 0, len(chunk)) + b"".join(entries))
+                    parts.append(_ENTRY.pack(offsets[name], child.ohdr, 0, 0, 0))
+            node = b"".join(parts)
+            at = address - base
+            out[at:at + len(node)] = node
             bounds.append(offsets[chunk[-1]])
         # B-tree nodes: key i+1 is the largest name under child i; key 0 the left bound.
-        children, child_bounds = group.snods, bounds
+        kids_of, child_bounds = group.snods, bounds
         for level, nodes in enumerate(group.nodes):
             next_bounds = []
             for i, address in enumerate(nodes):
-                kids = children[i * _BTREE_CHILDREN:(i + 1) * _BTREE_CHILDREN]
+                kids = kids_of[i * _BTREE_CHILDREN:(i + 1) * _BTREE_CHILDREN]
                 keys = child_bounds[i * _BTREE_CHILDREN:(i + 1) * _BTREE_CHILDREN]
                 left = child_bounds[i * _BTREE_CHILDREN - 1] if i else 0
-                body = b"".join(struct.pack("<QQ", k, c) for k, c in zip([left] + keys, kids))
-                body += struct.pack("<Q", keys[-1] if keys else 0)
-                put(address, struct.pack(
-                    "<4sBBHQQ", b"TREE", 0, level, len(kids),
-                    nodes[i - 1] if i else UNDEF, nodes[i + 1] if i + 1 < len(nodes) else UNDEF)
-                    + body)
+                fields = [left]  # key 0, then each child followed by its largest key
+                for key, kid in zip(keys, kids):
+                    fields += (kid, key)
+                node = _TREE_HEAD.pack(
+                    b"TREE", 0, level, len(kids),
+                    nodes[i - 1] if i else UNDEF, nodes[i + 1] if i + 1 < len(nodes) else UNDEF
+                ) + struct.pack(f"<{len(fields)}Q", *fields)
+                at = address - base
+                out[at:at + len(node)] = node
                 next_bounds.append(keys[-1] if keys else 0)
-            children, child_bounds = nodes, next_bounds
+            kids_of, child_bounds = nodes, next_bounds
 
     def _dataset_header(self, dataset, refs, cache):
         key = (dataset.shape, dataset.dtype)

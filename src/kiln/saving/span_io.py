@@ -6,6 +6,12 @@ spans of it straight into their destinations (tensor memory) with few `preadv` c
 reading in file order; given a `Digest`, it also hashes every byte of the window in order,
 in a second thread that trails the reads, so that verifying a checksum costs little more
 than reading the data once (both `preadv` and the hash functions release the GIL).
+
+Freshly allocated tensors are not yet backed by memory: the first write to each 4 KiB
+page faults, and for large loads the faults can cost as much as the copy itself (several
+times more on some virtual machines). So for large destinations `fill_spans` also runs a
+thread that faults them in ahead of the reads (Linux `madvise(MADV_POPULATE_WRITE)`), on
+another core, while the reading thread copies.
 """
 
 import hashlib
@@ -26,6 +32,11 @@ _BATCH_BYTES = 8 * 1024 * 1024  # one preadv reads at most this much ...
 _MAX_IOV = 512  # ... into at most this many buffers
 _SMALL_GAP = 64 * 1024  # without a digest, gaps up to this size are read to merge calls
 _QUEUE = 4  # batches read ahead of the digest thread
+_PREFAULT_MIN_BYTES = 64 * 1024 * 1024  # destinations at least this large are faulted in ahead
+_PREFAULT_MIN_SPAN = 1024 * 1024  # ... span by span, for spans at least this large
+_PREFAULT_STEP = 8 * 1024 * 1024  # bytes per madvise call
+_MADV_POPULATE_WRITE = 23
+_madvise = None
 
 
 _SYNC_FILE_RANGE_WAIT_BEFORE = 1
@@ -331,6 +342,68 @@ def _hash_behind(window, batches, digest):
         raise failure[0]
 
 
+def _madvise_function():
+    global _madvise
+    if _madvise is None:
+        _madvise = False
+        try:
+            import ctypes
+
+            function = ctypes.CDLL(None, use_errno=True).madvise
+            function.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+            _madvise = function
+        except (OSError, AttributeError):
+            pass
+    return _madvise
+
+
+def _address(view):
+    return np.frombuffer(view, dtype=np.uint8).ctypes.data
+
+
+def _prefault_ranges(spans):
+    """`(address, length)` runs of whole pages covering the large views of the sorted
+    spans, in order, at most `_PREFAULT_STEP` bytes each; empty if the total is small."""
+    large = [view for _, view in spans if len(view) >= _PREFAULT_MIN_SPAN]
+    if sum(len(view) for view in large) < _PREFAULT_MIN_BYTES:
+        return []
+    page = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+    ranges = []
+    for view in large:
+        start = _address(view)
+        first, end = -(-start // page) * page, (start + len(view)) // page * page
+        ranges.extend((lo, min(end, lo + _PREFAULT_STEP) - lo)
+                      for lo in range(first, end, _PREFAULT_STEP))
+    return ranges
+
+
+def _prefault(spans):
+    """Starts faulting in the large destination views, in the order they will be read,
+    in a helper thread; returns a function that stops it and waits for it (or None).
+
+    Only a hint: where `MADV_POPULATE_WRITE` is missing (not Linux, or a kernel before
+    5.14) nothing happens, and the reads fault the pages in themselves.
+    """
+    ranges = _prefault_ranges(spans)
+    if not ranges or not _madvise_function():
+        return None
+    stop = threading.Event()
+
+    def run():
+        for address, length in ranges:
+            if stop.is_set() or _madvise(address, length, _MADV_POPULATE_WRITE) != 0:
+                return  # stopped, or unsupported here
+
+    thread = threading.Thread(target=run, name="kiln-prefault", daemon=True)
+    thread.start()
+
+    def finish():
+        stop.set()
+        thread.join()
+
+    return finish
+
+
 def fill_spans(window, spans, digest=None):
     """Copies each `(position, writable byte view)` span of `window` into its view.
 
@@ -345,14 +418,19 @@ def fill_spans(window, spans, digest=None):
         >>> fill_spans(window, [(info.offset, memoryview(out.numpy()).cast("B"))])
     """
     spans = sorted(spans, key=lambda span: span[0])
-    overlapping = any(a[0] + len(a[1]) > b[0] for a, b in zip(spans, spans[1:]))
-    if overlapping:
-        for position, view in spans:
-            window.pread_into(view, position)
-        spans = []
-    if digest is None:
-        for position, views in _batches(spans, window.length, with_gaps=False):
-            window.preadv_into(views, position)
-        return
-    window.advise_sequential()
-    _hash_behind(window, _batches(spans, window.length, with_gaps=True), digest)
+    finish_prefault = _prefault(spans)
+    try:
+        overlapping = any(a[0] + len(a[1]) > b[0] for a, b in zip(spans, spans[1:]))
+        if overlapping:
+            for position, view in spans:
+                window.pread_into(view, position)
+            spans = []
+        if digest is None:
+            for position, views in _batches(spans, window.length, with_gaps=False):
+                window.preadv_into(views, position)
+            return
+        window.advise_sequential()
+        _hash_behind(window, _batches(spans, window.length, with_gaps=True), digest)
+    finally:
+        if finish_prefault is not None:
+            finish_prefault()

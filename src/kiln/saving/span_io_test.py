@@ -105,3 +105,65 @@ def test_skip_bytes_continues_after_a_short_transfer():
     assert [bytes(v) for v in skip_bytes(list(views), 1)] == [b"bc", b"de", b"fgh"]
     assert [bytes(v) for v in skip_bytes(list(views), 3)] == [b"de", b"fgh"]
     assert [bytes(v) for v in skip_bytes(list(views), 4)] == [b"e", b"fgh"]
+
+
+def _large_spans(monkeypatch):
+    monkeypatch.setattr(span_io, "_PREFAULT_MIN_BYTES", 1024 * 1024)
+    monkeypatch.setattr(span_io, "_PREFAULT_MIN_SPAN", 256 * 1024)
+    monkeypatch.setattr(span_io, "_PREFAULT_STEP", 64 * 1024)
+    small = np.empty(1000, np.uint8)  # below _PREFAULT_MIN_SPAN: left to the reads
+    big = [np.empty(1024 * 1024 + 100, np.uint8), np.empty(1024 * 1024, np.uint8)]
+    spans = [(1000, memoryview(big[0])), (1000 + len(big[0]), memoryview(small)),
+             (2 * 1024 * 1024, memoryview(big[1]))]
+    return small, big, spans
+
+
+def test_prefault_covers_the_whole_pages_of_large_views_in_read_order(monkeypatch):
+    small, big, spans = _large_spans(monkeypatch)
+    ranges = span_io._prefault_ranges(spans)
+    page = os.sysconf("SC_PAGE_SIZE")
+    assert all(a % page == 0 and 0 < n <= 64 * 1024 for a, n in ranges)
+    expected = []
+    for view in big:
+        lo = -(-view.ctypes.data // page) * page
+        hi = (view.ctypes.data + view.nbytes) // page * page
+        inside = [(a, a + n) for a, n in ranges if lo <= a < hi]
+        assert inside[0][0] == lo and inside[-1][1] == hi
+        assert all(a[1] == b[0] for a, b in zip(inside, inside[1:]))
+        expected += inside
+    assert [(a, a + n) for a, n in ranges] == expected  # big[0] first: it is read first
+    assert not any(a <= small.ctypes.data < a + n for a, n in ranges)
+    monkeypatch.setattr(span_io, "_PREFAULT_MIN_BYTES", 10 * 1024 * 1024)
+    assert span_io._prefault_ranges(spans) == []
+
+
+def test_prefaulted_loads_read_correctly(tmp_path, monkeypatch):
+    small, big, spans = _large_spans(monkeypatch)
+    data = np.random.default_rng(3).integers(0, 255, 3 * 1024 * 1024, dtype=np.uint8)
+    path = tmp_path / "data.bin"
+    path.write_bytes(data.tobytes())
+    real = span_io._madvise_function()
+    calls = []
+
+    def recording(address, length, advice):
+        calls.append((address, advice))
+        return real(address, length, advice) if real else 0
+
+    monkeypatch.setattr(span_io, "_madvise", recording)
+    with open(path, "rb") as f:
+        fill_spans(FileWindow(f, 0, len(data)), spans, Digest("crc32"))
+    assert bytes(big[0]) == data[1000:1000 + len(big[0])].tobytes()
+    assert bytes(small) == data[1000 + len(big[0]):1000 + len(big[0]) + 1000].tobytes()
+    assert bytes(big[1]) == data[2 * 1024 * 1024:].tobytes()
+    # The helper ran (it may be stopped early once the reads are done), from the start.
+    assert calls[0] == (span_io._prefault_ranges(spans)[0][0], span_io._MADV_POPULATE_WRITE)
+
+
+def test_small_loads_are_not_prefaulted(tmp_path, monkeypatch):
+    monkeypatch.setattr(span_io, "_madvise", lambda *args: pytest.fail("prefaulted"))
+    path = tmp_path / "data.bin"
+    path.write_bytes(bytes(range(256)) * 16)
+    out = np.empty(4096, np.uint8)
+    with open(path, "rb") as f:
+        fill_spans(FileWindow(f, 0, 4096), [(0, memoryview(out))])
+    assert bytes(out) == path.read_bytes()

@@ -275,7 +275,8 @@ class FdSink(_Stream):
             self._crc = crc
 
         read_back = _readable(self.fd)
-        checked = queue.Queue(maxsize=_MAX_AHEAD_BYTES // _BATCH_BYTES) if self.checksum else None
+        # The CRC keeps up with the writer (it is faster than a write), so its queue is short.
+        checked = queue.Queue(maxsize=2) if self.checksum else None
         self._handoffs = _quick_handoffs()
         self._handoffs.__enter__()
         self._threads = []

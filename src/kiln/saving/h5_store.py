@@ -28,6 +28,7 @@ __all__ = ["H5Writer", "H5Reader", "ShardedH5Writer", "ShardedH5Reader", "vars_g
            "to_storable"]
 
 _ = (_TORCH_DTYPES, to_storable)  # re-exported for h5_sharded and older imports
+_NUMPY_DTYPES = frozenset(t for name, t in _TORCH_DTYPES.items() if name != "bfloat16")
 
 
 def _group_label(path):
@@ -36,7 +37,10 @@ def _group_label(path):
 
 def _byte_view(tensor):
     """A writable uint8 memoryview over a CPU contiguous tensor's storage."""
-    return memoryview(tensor.detach().reshape(-1).view(torch.uint8).numpy())
+    tensor = tensor.data  # as detach(), without a trip through the dispatcher
+    if tensor.dtype in _NUMPY_DTYPES:  # ~1.5 µs, against ~45 µs for reshape and view
+        return memoryview(tensor.numpy()).cast("B")
+    return memoryview(tensor.reshape(-1).view(torch.uint8).numpy())  # bfloat16 and the like
 
 
 def _native_name(fileobj, path):

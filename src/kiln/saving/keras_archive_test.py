@@ -82,3 +82,30 @@ def test_bfloat16_and_scalar_variables_round_trip(tmp_path):
     restored = kiln.models.load_model(path)
     for a, b in zip(model.weights, restored.weights):
         assert a.dtype == b.dtype and torch.equal(a.value.detach(), b.value.detach())
+
+
+def test_cycle_collector_is_paused_during_load_and_restored_after(tmp_path):
+    import gc
+
+    seen = []
+
+    @kiln.saving.register_keras_serializable(package="gc_probe")
+    class Probe(kiln.layers.Layer):
+        def call(self, x):
+            return x
+
+        @classmethod
+        def from_config(cls, config):
+            seen.append(gc.isenabled())
+            return super().from_config(config)
+
+    inp = kiln.Input((3,))
+    path = tmp_path / "probe.keras"
+    kiln.Model(inp, Probe()(inp)).save(path)
+    assert gc.isenabled()
+    kiln.models.load_model(path)
+    assert seen == [False] and gc.isenabled()
+    _flip(path, 600)  # inside the weights: the load fails, the collector still comes back
+    with pytest.raises(FileFormatError):
+        kiln.models.load_model(path)
+    assert gc.isenabled()

@@ -153,3 +153,34 @@ def test_input_spec_is_checked_on_every_new_shape():
     with pytest.raises(ValueError, match="expected axis -1 of the input to have value 4"):
         dense(np.ones((5, 3), "float32"))
     dense(np.ones((3, 4), "float32"))
+
+
+def test_sublayers_are_tracked_once_in_order_and_untracked_on_delete():
+    import copy
+
+    outer, a, b, c = (Layer(name="outer"), kiln.layers.Dense(2), kiln.layers.Dense(3),
+                      kiln.layers.Dense(4))
+    outer.first = a
+    outer.again = a  # the same layer under a second name: tracked once
+    outer.items = [b, a]
+    outer.solo = c
+    assert outer._tracked_layers == [a, b, c]
+    del outer.solo
+    assert outer._tracked_layers == [a, b] and not hasattr(outer, "solo")
+    twin = copy.deepcopy(outer)
+    twin.extra = twin.first  # already tracked in the copy: not added again
+    assert [type(x) for x in twin._tracked_layers] == [kiln.layers.Dense] * 2
+    assert all(x is not y for x, y in zip(twin._tracked_layers, outer._tracked_layers))
+
+
+def test_plain_attributes_bypass_torch_but_tensors_and_modules_do_not():
+    layer = Layer()
+    layer.note = "text"
+    layer.register_buffer("stat", torch.zeros(2))
+    layer.stat = torch.ones(2)  # still a buffer: torch's __setattr__ keeps it registered
+    layer.sub = torch.nn.Linear(2, 2)
+    assert layer.note == "text" and "note" not in layer._modules
+    assert torch.equal(layer._buffers["stat"], torch.ones(2))
+    assert "sub" in layer._modules and layer.sub.in_features == 2
+    with pytest.raises(TypeError):  # a buffer may not become a plain value
+        layer.stat = "not a tensor"

@@ -71,7 +71,7 @@ class Sequential(Model):
         if not self._stack:
             raise TypeError(f"There are no layers in Sequential model '{self.name}' to pop.")
         layer = self._stack.pop()
-        self._tracked_layers.remove(layer)
+        self._untrack_layer(layer)
         self._modules.pop(layer.name.replace(".", "_"), None)
         self.built = False
         if rebuild:
@@ -92,7 +92,7 @@ class Sequential(Model):
             dtype = self._stack[0].compute_dtype if self._stack else "float32"
             layer = InputLayer(batch_shape=(None,) + input_shape[1:], dtype=dtype)
             object.__setattr__(self, "_input_layer", layer)
-            self._tracked_layers.insert(0, layer)
+            self._track_layer(layer, position=0)
         x = self._input_layer.output_tensor
         for layer in self._stack:
             x = layer(x)

@@ -85,11 +85,14 @@ def hint_from_module(module):
     return None
 
 
+@functools.lru_cache(maxsize=None)
+def _search_order(hint):
+    return ((hint,) if hint else ()) + tuple(t for t in _SEARCH_ORDER if t != hint)
+
+
 def find_class(class_name, module=None):
     """The built-in class for `class_name`, preferring the table `module` hints at."""
-    hint = hint_from_module(module)
-    order = ((hint,) if hint else ()) + tuple(t for t in _SEARCH_ORDER if t != hint)
-    for name in order:
+    for name in _search_order(hint_from_module(module)):
         cls = table(name).get(class_name)
         if cls is not None:
             return cls

@@ -184,3 +184,16 @@ def test_plain_attributes_bypass_torch_but_tensors_and_modules_do_not():
     assert "sub" in layer._modules and layer.sub.in_features == 2
     with pytest.raises(TypeError):  # a buffer may not become a plain value
         layer.stat = "not a tensor"
+
+
+def test_unhashable_user_sublayers_are_tracked_by_identity():
+    class Same(kiln.layers.Layer):
+        def __eq__(self, other):  # equal to every other Same, and so unhashable
+            return isinstance(other, Same)
+
+    outer, a, b = Layer(), Same(), Same()
+    outer.a, outer.b, outer.again = a, b, a
+    assert len(outer._tracked_layers) == 2
+    assert outer._tracked_layers[0] is a and outer._tracked_layers[1] is b
+    del outer.b
+    assert len(outer._tracked_layers) == 1 and outer._tracked_layers[0] is a

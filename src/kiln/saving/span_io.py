@@ -18,6 +18,7 @@ import hashlib
 import io
 import os
 import queue
+import sys
 import threading
 import zlib
 
@@ -346,6 +347,8 @@ def _madvise_function():
     global _madvise
     if _madvise is None:
         _madvise = False
+        if not sys.platform.startswith("linux"):  # the advice number is Linux's
+            return _madvise
         try:
             import ctypes
 

@@ -99,6 +99,10 @@ def _message(kind, data, flags=0):
     return struct.pack("<HHB3x", kind, len(data), flags) + data
 
 
+def _place(out, at, data):
+    out[at:at + len(data)] = data
+
+
 def _object_header(messages):
     body = b"".join(messages)
     return struct.pack("<BBHII4x", 1, 0, len(messages), 1, len(body)) + body
@@ -248,12 +252,9 @@ class FileTree:
         children = group.children
         messages = [_message(0x11, _QQ.pack(group.nodes[-1][0], group.heap))]
         messages += [_attribute_message(a, refs[(id(group), a)]) for a in sorted(group.attrs)]
-        header = _object_header(messages)
-        at = group.ohdr - base
-        out[at:at + len(header)] = header
-        heap = _HEAP_HEAD.pack(b"HEAP", 0, len(heap_data), _FREE_NULL, group.heap + 32) + heap_data
-        at = group.heap - base
-        out[at:at + len(heap)] = heap
+        _place(out, group.ohdr - base, _object_header(messages))
+        _place(out, group.heap - base,
+               _HEAP_HEAD.pack(b"HEAP", 0, len(heap_data), _FREE_NULL, group.heap + 32) + heap_data)
         # Symbol nodes: up to 8 sorted entries each.
         bounds = []  # per symbol node: heap offset of its largest name
         for i, address in enumerate(group.snods):
@@ -266,9 +267,7 @@ class FileTree:
                                              child.heap))
                 else:
                     parts.append(_ENTRY.pack(offsets[name], child.ohdr, 0, 0, 0))
-            node = b"".join(parts)
-            at = address - base
-            out[at:at + len(node)] = node
+            _place(out, address - base, b"".join(parts))
             bounds.append(offsets[chunk[-1]])
         # B-tree nodes: key i+1 is the largest name under child i; key 0 the left bound.
         kids_of, child_bounds = group.snods, bounds
@@ -281,12 +280,10 @@ class FileTree:
                 fields = [left]  # key 0, then each child followed by its largest key
                 for key, kid in zip(keys, kids):
                     fields += (kid, key)
-                node = _TREE_HEAD.pack(
+                _place(out, address - base, _TREE_HEAD.pack(
                     b"TREE", 0, level, len(kids),
                     nodes[i - 1] if i else UNDEF, nodes[i + 1] if i + 1 < len(nodes) else UNDEF
-                ) + struct.pack(f"<{len(fields)}Q", *fields)
-                at = address - base
-                out[at:at + len(node)] = node
+                ) + struct.pack(f"<{len(fields)}Q", *fields))
                 next_bounds.append(keys[-1] if keys else 0)
             kids_of, child_bounds = nodes, next_bounds
 
@@ -322,8 +319,7 @@ class FileTree:
             if isinstance(node, _Group):
                 self._encode_group(node, out, start, refs)
             else:
-                data = headers[id(node)]
-                out[node.ohdr - start:node.ohdr - start + len(data)] = data
+                _place(out, node.ohdr - start, headers[id(node)])
         root = self.root
         superblock = (b"\x89HDF\r\n\x1a\n" + bytes([0, 0, 0, 0, 0, 8, 8, 0])
                       + struct.pack("<HHI", _LEAF_K, _NODE_K, 0)

@@ -21,14 +21,14 @@ import torch
 
 from kiln.errors import FileFormatError, WeightsMismatchError
 from kiln.saving.h5_validation import DatasetInfo, read_small_string_attr, scan_h5_file
-from kiln.saving.h5_writer import _TORCH_DTYPES, _TORCH_NAMES, H5Writer, to_storable, vars_group
+from kiln.saving.h5_writer import (_NUMPY_NAMES, _TORCH_DTYPES, _TORCH_NAMES, H5Writer,
+                                   to_storable, vars_group)
 from kiln.saving.span_io import Digest, FileWindow, fileno_or_none, fill_spans
 
 __all__ = ["H5Writer", "H5Reader", "ShardedH5Writer", "ShardedH5Reader", "vars_group",
            "to_storable"]
 
 _ = (_TORCH_DTYPES, to_storable)  # re-exported for h5_sharded and older imports
-_NUMPY_DTYPES = frozenset(t for name, t in _TORCH_DTYPES.items() if name != "bfloat16")
 
 
 def _group_label(path):
@@ -38,7 +38,7 @@ def _group_label(path):
 def _byte_view(tensor):
     """A writable uint8 memoryview over a CPU contiguous tensor's storage."""
     tensor = tensor.data  # as detach(), without a trip through the dispatcher
-    if tensor.dtype in _NUMPY_DTYPES:  # ~1.5 µs, against ~45 µs for reshape and view
+    if _TORCH_NAMES.get(tensor.dtype) in _NUMPY_NAMES:  # ~1.5 µs; reshape and view: ~45
         return memoryview(tensor.numpy()).cast("B")
     return memoryview(tensor.reshape(-1).view(torch.uint8).numpy())  # bfloat16 and the like
 

@@ -54,6 +54,22 @@ def fileno_or_none(fileobj):
         return None
 
 
+def _libc_function(name, argtypes):
+    """The C library's function `name` (through ctypes, errno kept), or False if missing."""
+    try:
+        import ctypes
+        import ctypes.util
+
+        try:  # the running process's own symbols (libc on Linux): no library search
+            function = getattr(ctypes.CDLL(None, use_errno=True), name)
+        except (OSError, AttributeError):
+            function = getattr(ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True), name)
+        function.argtypes = argtypes
+        return function
+    except (OSError, AttributeError, ImportError, TypeError):
+        return False
+
+
 def start_writeback(fd, offset=0, nbytes=0, wait=False):
     """Asks the kernel to start writing a file's dirty pages to disk now, without waiting
     (Linux `sync_file_range(SYNC_FILE_RANGE_WRITE)`; `nbytes=0` means to the end).
@@ -66,20 +82,10 @@ def start_writeback(fd, offset=0, nbytes=0, wait=False):
     """
     global _sync_file_range
     if _sync_file_range is None:
-        _sync_file_range = False
-        try:
-            import ctypes
-            import ctypes.util
+        import ctypes
 
-            try:  # the running process's own symbols (libc on Linux): no library search
-                function = ctypes.CDLL(None, use_errno=True).sync_file_range
-            except (OSError, AttributeError):
-                function = ctypes.CDLL(ctypes.util.find_library("c"),
-                                       use_errno=True).sync_file_range
-            function.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
-            _sync_file_range = function
-        except (OSError, AttributeError, ImportError):
-            pass
+        _sync_file_range = _libc_function(
+            "sync_file_range", [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint])
     if _sync_file_range:
         flags = _SYNC_FILE_RANGE_WRITE
         if wait:
@@ -177,7 +183,8 @@ class Digest:
 
 
 class FileWindow(io.RawIOBase):
-    """A read-only file object over bytes [offset, offset + length) of another file.
+    """A read-only file object over bytes [offset, offset + length) of another file (a
+    file object, or an OS file descriptor).
 
     h5py can open it as an HDF5 file; `pread_into`/`preadv_into` fill buffers from
     window positions with positioned reads (no shared file position).
@@ -186,7 +193,7 @@ class FileWindow(io.RawIOBase):
     def __init__(self, fileobj, offset, length):
         super().__init__()
         self._f, self._offset, self._length, self._pos = fileobj, offset, length, 0
-        self._fd = fileno_or_none(fileobj)
+        self._fd = fileobj if isinstance(fileobj, int) else fileno_or_none(fileobj)
 
     @property
     def length(self):
@@ -346,17 +353,11 @@ def _hash_behind(window, batches, digest):
 def _madvise_function():
     global _madvise
     if _madvise is None:
-        _madvise = False
-        if not sys.platform.startswith("linux"):  # the advice number is Linux's
-            return _madvise
-        try:
-            import ctypes
+        import ctypes
 
-            function = ctypes.CDLL(None, use_errno=True).madvise
-            function.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
-            _madvise = function
-        except (OSError, AttributeError):
-            pass
+        # The advice number is Linux's.
+        _madvise = sys.platform.startswith("linux") and _libc_function(
+            "madvise", [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int])
     return _madvise
 
 

@@ -34,7 +34,6 @@ Example:
     >>> sink.write(metadata, metadata_offset)   # plain positioned write
 """
 
-import contextlib
 import os
 import queue
 import sys
@@ -48,7 +47,7 @@ try:
 except ImportError:  # Windows: no read-back; many-piece batches are joined instead
     fcntl = None
 
-from kiln.saving.span_io import skip_bytes, start_writeback
+from kiln.saving.span_io import FileWindow, skip_bytes, start_writeback
 
 __all__ = ["FdSink", "FileSink"]
 
@@ -56,6 +55,7 @@ _BATCH_BYTES = 32 * 1024 * 1024
 _MAX_AHEAD_BYTES = 256 * 1024 * 1024  # queued for the helper threads (see module docstring)
 _MAX_IOV = min(1024, os.sysconf("SC_IOV_MAX")) if hasattr(os, "sysconf") else 512
 _MAX_WRITE = 1 << 30
+_MAX_FILE = 1 << 62  # a bound for windows over the file being written
 _WRITEBACK_EVERY = 32 * 1024 * 1024
 _JOIN_PIECES = 8  # batches with more pieces are checksummed from one buffer
 _HANDOFF_INTERVAL = 0.0005  # seconds; the switch interval while helper threads run
@@ -65,11 +65,11 @@ _handoff_users = 0
 _handoff_saved = None
 
 
-@contextlib.contextmanager
-def _quick_handoffs():
+def _begin_quick_handoffs():
     """Lowers the interpreter's switch interval while at least one sink's helpers run,
     so a helper returning from a GIL-free call gets the GIL back within 0.5 ms instead
-    of 5 ms. Nested and concurrent uses share one saved value, restored by the last."""
+    of 5 ms. Concurrent sinks share one saved value, which the last `_end_quick_handoffs`
+    restores."""
     global _handoff_users, _handoff_saved
     with _handoff_lock:
         if _handoff_users == 0:
@@ -77,13 +77,14 @@ def _quick_handoffs():
             if _handoff_saved > _HANDOFF_INTERVAL:
                 sys.setswitchinterval(_HANDOFF_INTERVAL)
         _handoff_users += 1
-    try:
-        yield
-    finally:
-        with _handoff_lock:
-            _handoff_users -= 1
-            if _handoff_users == 0:
-                sys.setswitchinterval(_handoff_saved)
+
+
+def _end_quick_handoffs():
+    global _handoff_users
+    with _handoff_lock:
+        _handoff_users -= 1
+        if _handoff_users == 0:
+            sys.setswitchinterval(_handoff_saved)
 
 
 def _readable(fd):
@@ -104,15 +105,6 @@ def _pwritev_all(fd, views, offset):
         offset, remaining = offset + written, remaining - written
         if remaining:  # a short write: continue after the bytes already written
             views = skip_bytes(views, written)
-
-
-def _preadv_all(fd, view, offset):
-    """Fills `view` from `offset` of `fd`, handling short reads."""
-    while len(view):
-        got = os.preadv(fd, [view], offset)
-        if not got:
-            raise OSError(f"Could not read back {len(view)} bytes just written at {offset}.")
-        view, offset = view[got:], offset + got
 
 
 class _Stream:
@@ -254,19 +246,19 @@ class FdSink(_Stream):
             start_writeback(self.fd, wait=True)
             self._unsynced = 0
 
-        scratch = []
+        scratch = memoryview(b"")
 
         def checksum(start, batch):
+            nonlocal scratch
             if len(batch) > _JOIN_PIECES:
                 # Many small pieces: one buffer and one call instead of a call per piece,
                 # each of which would take the GIL back from the walking thread.
                 size = sum(len(piece) for piece in batch)
-                if read_back:
-                    if not scratch or len(scratch[0]) < size:
-                        scratch[:] = [memoryview(np.empty(max(size, _BATCH_BYTES), np.uint8))]
-                    view = scratch[0][:size]
-                    _preadv_all(self.fd, view, self.base + start)
-                    batch = [view]
+                if written is not None:
+                    if len(scratch) < size:
+                        scratch = memoryview(np.empty(max(size, _BATCH_BYTES), np.uint8))
+                    written.pread_into(scratch[:size], start)
+                    batch = [scratch[:size]]
                 else:
                     batch = [b"".join(batch)]
             crc = self._crc
@@ -274,11 +266,12 @@ class FdSink(_Stream):
                 crc = zlib.crc32(piece, crc)
             self._crc = crc
 
-        read_back = _readable(self.fd)
+        # What the writer wrote, to read back (if the descriptor is open for reading).
+        written = FileWindow(self.fd, self.base, _MAX_FILE - self.base) if _readable(self.fd) \
+            else None
         # The CRC keeps up with the writer (it is faster than a write), so its queue is short.
         checked = queue.Queue(maxsize=2) if self.checksum else None
-        self._handoffs = _quick_handoffs()
-        self._handoffs.__enter__()
+        _begin_quick_handoffs()
         self._threads = []
         jobs = [("kiln-write", queue.Queue(maxsize=_MAX_AHEAD_BYTES // _BATCH_BYTES), write,
                  wait_for_disk)]
@@ -298,7 +291,7 @@ class FdSink(_Stream):
                     thread.join()
             finally:
                 self._threads = None
-                self._handoffs.__exit__(None, None, None)
+                _end_quick_handoffs()
         if self._failure:
             raise self._failure[0]
 
